@@ -1,0 +1,226 @@
+"""The search driver: greedy start, calibrated annealing chains, checkpoints, descent.
+
+Python runs once per chunk of moves (1/64 of the budget): it records the cost trace, keeps
+each chain's best plan by lexicographic comparison of the term costs, and checks the time
+limit. The moves themselves run in the compiled kernels.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from smartplan.engine.anneal import (
+    ACCEPTED_RELOCATE,
+    ACCEPTED_SWAP,
+    EVALUATED,
+    N_COUNTERS,
+    anneal_chains,
+    sample_deltas,
+)
+from smartplan.engine.build import Built
+from smartplan.engine.descent import descend
+from smartplan.engine.greedy import greedy_start
+from smartplan.engine.kernels import recompute_state
+from smartplan.engine.model import Model, State
+from smartplan.engine.rng import chain_streams
+
+logger = logging.getLogger("smartplan")
+
+CHUNKS = 64
+SWAP_SHARE = 0.3
+# Relative tolerance when costs are compared term by term.
+COST_EPSILON = 1e-12
+
+
+@dataclass
+class SearchStats:
+    """Run statistics of one search."""
+
+    chains: int
+    moves_budget: int
+    moves_evaluated: int = 0
+    relocations_accepted: int = 0
+    swaps_accepted: int = 0
+    descent_moves: int = 0
+    seconds: float = 0.0
+    stopped_by: str = "move budget"
+    t_start: float = 0.0
+    t_end: float = 0.0
+    greedy_cost: float = 0.0
+    best_chain: int = 0
+    trace: list[tuple[float, int, float]] = field(default_factory=list)
+
+    @property
+    def moves_per_second(self) -> float:
+        return self.moves_evaluated / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class SearchResult:
+    assign: np.ndarray  # int32[U]
+    costs: np.ndarray  # float64[C], unweighted term costs, recomputed from scratch
+    violation: int
+    stats: SearchStats
+
+
+def default_moves(n_movable: int) -> int:
+    """Move budget per chain: 20,000 per movable unit, between 200,000 and 50 million."""
+    return int(min(max(20_000 * n_movable, 200_000), 50_000_000))
+
+
+def lexicographic_less(a: np.ndarray, b: np.ndarray) -> bool:
+    """True when cost vector `a` is better than `b` in priority order."""
+    for x, y in zip(a, b, strict=True):
+        if x == y:
+            continue
+        margin = COST_EPSILON * max(abs(x), abs(y)) if math.isfinite(x + y) else 0.0
+        if x < y - margin:
+            return True
+        if x > y + margin:
+            return False
+    return False
+
+
+def weighted_cost(model: Model, costs: np.ndarray) -> float:
+    return float(np.dot(model.weights, costs))
+
+
+def run_search(
+    built: Built,
+    capacity: np.ndarray,
+    seed: int,
+    chains: int = 2,
+    moves: int | None = None,
+    time_limit: float | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> SearchResult:
+    """Search for the best plan of `built.model` and return it with statistics."""
+    started = time.perf_counter()
+    model = built.model
+    budget = moves if moves is not None else default_moves(len(model.movable))
+    stats = SearchStats(chains=chains, moves_budget=budget)
+
+    start = greedy_start(model, built.preferred, capacity, seed)
+    initial = recompute_state(model, start)
+    stats.greedy_cost = weighted_cost(model, initial.costs)
+    rngs = chain_streams(seed, chains + 1)
+    t_start, t_end = _calibrate(model, initial, rngs[chains])
+    stats.t_start, stats.t_end = t_start, t_end
+
+    states = [initial if c == 0 else _copy_state(initial) for c in range(chains)]
+    stacked = [_stack_padded(arrays) for arrays in zip(*states, strict=True)]
+    counters = np.zeros((chains, N_COUNTERS), dtype=np.int64)
+    unreached = np.full_like(initial.costs, np.inf)
+    feasible_start = initial.violation[0] == 0
+    best_costs = [initial.costs.copy() if feasible_start else unreached for _ in range(chains)]
+    best_assign = [start.copy() for _ in range(chains)]
+
+    per_chunk = max(1, math.ceil(budget / CHUNKS))
+    done = 0
+    ratio = t_end / t_start if t_start > 0 else 1.0
+    while done < budget:
+        n = min(per_chunk, budget - done)
+        chunk_start = t_start * ratio ** (done / budget)
+        chunk_end = t_start * ratio ** ((done + n) / budget)
+        anneal_chains(
+            model, *stacked, rngs[:chains], n, chunk_start, chunk_end, SWAP_SHARE, counters
+        )
+        done += n
+        elapsed = time.perf_counter() - started
+        for c in range(chains):
+            costs = stacked[4][c]
+            if stacked[5][c][0] == 0 and _improves(costs, stacked[5][c][0], best_costs[c]):
+                best_costs[c] = costs.copy()
+                best_assign[c] = stacked[0][c].copy()
+            stats.trace.append((elapsed, c, weighted_cost(model, costs)))
+        if time_limit is not None and elapsed >= time_limit:
+            stats.stopped_by = "time limit"
+            break
+        if should_stop is not None and should_stop():
+            stats.stopped_by = "interrupted"
+            break
+
+    results = []
+    for c in range(chains):
+        current = State(*(array[c] for array in stacked))
+        final = recompute_state(model, current.assign)
+        if final.violation[0] > 0 or lexicographic_less(best_costs[c], final.costs):
+            final = recompute_state(model, best_assign[c])
+        if stats.stopped_by != "interrupted":
+            stats.descent_moves += descend(model, final)
+        final = recompute_state(model, final.assign)
+        results.append(final)
+
+    best = 0
+    for c in range(1, chains):
+        if _better_state(results[c], results[best]):
+            best = c
+    stats.best_chain = best
+    stats.moves_evaluated = int(counters[:, EVALUATED].sum())
+    stats.relocations_accepted = int(counters[:, ACCEPTED_RELOCATE].sum())
+    stats.swaps_accepted = int(counters[:, ACCEPTED_SWAP].sum())
+    stats.seconds = time.perf_counter() - started
+    logger.info(
+        "search done: %d moves in %.2f s (%.1f M/s), stopped by %s",
+        stats.moves_evaluated,
+        stats.seconds,
+        stats.moves_per_second / 1e6,
+        stats.stopped_by,
+    )
+    chosen = results[best]
+    return SearchResult(
+        assign=chosen.assign,
+        costs=chosen.costs,
+        violation=int(chosen.violation[0]),
+        stats=stats,
+    )
+
+
+def _improves(costs: np.ndarray, violation: int, best: np.ndarray) -> bool:
+    return violation == 0 and lexicographic_less(costs, best)
+
+
+def _better_state(a: State, b: State) -> bool:
+    if a.violation[0] != b.violation[0]:
+        return bool(a.violation[0] < b.violation[0])
+    return lexicographic_less(a.costs, b.costs)
+
+
+def _stack_padded(arrays: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Stack per-chain arrays with 64 bytes of padding after each chain's block.
+
+    Parallel chains then never write to one cache line; the returned view hides the padding.
+    """
+    first = arrays[0]
+    flat_size = first.size + 64 // first.itemsize
+    block = np.zeros((len(arrays), flat_size), dtype=first.dtype)
+    for c, array in enumerate(arrays):
+        block[c, : first.size] = array.ravel()
+    return block[:, : first.size].reshape((len(arrays), *first.shape))
+
+
+def _copy_state(state: State) -> State:
+    return State(*(np.array(array, copy=True) for array in state))
+
+
+def _calibrate(model: Model, state: State, rng: np.ndarray) -> tuple[float, float]:
+    """Start and end temperatures from the deltas of random moves at the greedy start.
+
+    The start accepts a median uphill move with probability 1/2; the end is 1/20 of the
+    5th percentile of uphill deltas, which sits below the lowest-priority term's typical
+    delta, so the last phase refines every term.
+    """
+    deltas = sample_deltas(model, state, rng, 2000)
+    uphill = deltas[deltas > 0]
+    if len(uphill) == 0:
+        return 1e-9, 1e-12
+    t_start = float(np.median(uphill) / math.log(2.0))
+    t_end = float(np.quantile(uphill, 0.05) / 20.0)
+    t_end = min(t_end, t_start * 1e-3)
+    return t_start, max(t_end, t_start * 1e-15)
