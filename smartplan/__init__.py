@@ -1,0 +1,49 @@
+"""SmartPlan: balanced, reproducible sales territory plans.
+
+The public API: `solve` plans an accounts DataFrame under a spec and returns a `Plan`;
+`load_spec` reads a TOML spec; the spec dataclasses build one in Python; `score` measures
+any assignment.
+"""
+
+from smartplan.errors import (
+    FilterError,
+    InfeasibleError,
+    InputError,
+    SmartPlanError,
+    SmartPlanWarning,
+    SpecError,
+)
+from smartplan.plan import Plan, solve
+from smartplan.spec import (
+    Balance,
+    Group,
+    Keep,
+    Limit,
+    PlanSpec,
+    Search,
+    Territory,
+    Weight,
+    load_spec,
+    spec_from_dict,
+)
+
+__all__ = [
+    "Balance",
+    "FilterError",
+    "Group",
+    "InfeasibleError",
+    "InputError",
+    "Keep",
+    "Limit",
+    "Plan",
+    "PlanSpec",
+    "Search",
+    "SmartPlanError",
+    "SmartPlanWarning",
+    "SpecError",
+    "Territory",
+    "Weight",
+    "load_spec",
+    "solve",
+    "spec_from_dict",
+]

@@ -1,0 +1,285 @@
+"""The `smartplan` command line."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import click
+import numpy as np
+import pandas as pd
+
+from smartplan.errors import InputError, SmartPlanError, SmartPlanWarning
+
+EXIT_ERROR = 2
+
+
+class _Command(click.Group):
+    """Click group that turns SmartPlan errors into one message and exit status 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("always", SmartPlanWarning)
+                warnings.showwarning = _show_warning
+                return super().invoke(ctx)
+        except SmartPlanError as error:
+            click.echo(f"error: {error}", err=True)
+            ctx.exit(EXIT_ERROR)
+
+
+def _show_warning(
+    message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any
+) -> None:
+    click.echo(f"warning: {message}", err=True)
+
+
+@click.group(cls=_Command)
+@click.option("-v", "--verbose", is_flag=True, help="Log search progress to stderr.")
+@click.version_option(package_name="smartplan")
+def main(verbose: bool) -> None:
+    """SmartPlan: balanced, reproducible sales territory plans."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+
+
+@main.command()
+@click.argument("accounts", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--spec",
+    "spec_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Plan spec (TOML).",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Plan file to write: .csv, .parquet or .xlsx.",
+)
+@click.option("--seed", type=int, default=None, help="Random seed (overrides plan.seed).")
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Stop the search after this many seconds.",
+)
+@click.option(
+    "--moves",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Moves per chain (overrides search.moves).",
+)
+@click.option(
+    "--chains",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Annealing chains run in parallel (overrides search.chains).",
+)
+@click.option(
+    "--scorecard",
+    "scorecard_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Scorecard file (.json or .csv); default: next to the plan.",
+)
+@click.option("--sheet", default=None, help="Sheet name when ACCOUNTS is an .xlsx file.")
+@click.option(
+    "--relax",
+    is_flag=True,
+    help="Plan even when a tolerance band cannot hold; list the violations.",
+)
+@click.option("--quiet", is_flag=True, help="Print only the one-line summary.")
+def plan(
+    accounts: Path,
+    spec_path: Path,
+    out: Path,
+    seed: int | None,
+    time_limit: float | None,
+    moves: int | None,
+    chains: int | None,
+    scorecard_path: Path | None,
+    sheet: str | None,
+    relax: bool,
+    quiet: bool,
+) -> None:
+    """Plan ACCOUNTS under the spec and write the plan and its scorecard."""
+    from smartplan.io import check_output_path, read_table
+    from smartplan.plan import solve
+    from smartplan.spec import load_spec
+
+    out = check_output_path(out)
+    scorecard_path = scorecard_path or out.with_name(out.stem + "_scorecard.json")
+    _check_scorecard_path(scorecard_path)
+    spec = load_spec(spec_path)
+    table = read_table(accounts, sheet=sheet)
+    with _stop_on_interrupt() as stop_requested:
+        result = solve(
+            table,
+            spec,
+            seed=seed,
+            time_limit=time_limit,
+            moves=moves,
+            chains=chains,
+            relax=relax,
+            should_stop=stop_requested,
+        )
+    if not quiet:
+        before = result.baseline()
+        if before is not None:
+            click.echo(before.to_text("before: current owners"))
+            click.echo("")
+        click.echo(result.scorecard.to_text("after: this plan"))
+        click.echo("")
+    for finding in result.findings:
+        click.echo(f"relaxed: {finding}", err=True)
+    if result.stats.stopped_by == "interrupted":
+        click.echo("interrupted: writing the best plan found so far", err=True)
+        result.scorecard.summary["interrupted"] = True
+    result.write(out)
+    result.scorecard.write(scorecard_path)
+    click.echo(result.summary())
+    click.echo(f"wrote {out} and {scorecard_path}")
+
+
+@main.command("score")
+@click.argument("accounts", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--spec",
+    "spec_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Plan spec (TOML) whose criteria are measured.",
+)
+@click.option(
+    "--plan",
+    "plan_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="A plan file (account_id, territory) to score.",
+)
+@click.option(
+    "--assignment",
+    "column",
+    default=None,
+    help="Column of ACCOUNTS holding the territory to score (default: the owner).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the scorecard here (.json or .csv).",
+)
+@click.option("--sheet", default=None, help="Sheet name when ACCOUNTS is an .xlsx file.")
+def score_command(
+    accounts: Path,
+    spec_path: Path,
+    plan_path: Path | None,
+    column: str | None,
+    out: Path | None,
+    sheet: str | None,
+) -> None:
+    """Score an existing assignment (the current owners, or a plan file) under a spec."""
+    from smartplan.encode import encode
+    from smartplan.io import read_table
+    from smartplan.metrics import score
+    from smartplan.spec import load_spec
+
+    if out is not None:
+        _check_scorecard_path(out)
+    spec = load_spec(spec_path)
+    table = read_table(accounts, sheet=sheet)
+    encoding = encode(table, spec)
+    if plan_path is not None:
+        assign = _plan_territories(
+            read_table(plan_path), encoding.account_ids, encoding.territory_ids, plan_path
+        )
+        title = f"scorecard of {plan_path}"
+    else:
+        column = column or spec.owner_column
+        if column is None:
+            raise InputError(
+                "nothing to score: give --plan FILE or --assignment COLUMN, or name an owner "
+                "column in the spec"
+            )
+        assign = _column_territories(encoding.frame, column, encoding.territory_ids)
+        title = f"scorecard of column {column!r}"
+    card = score(encoding, assign)
+    click.echo(card.to_text(title))
+    if out is not None:
+        card.write(out)
+        click.echo(f"wrote {out}")
+
+
+def _check_scorecard_path(path: Path) -> None:
+    if path.suffix.lower() not in (".json", ".csv"):
+        raise InputError(f"scorecard file {path} must end in .json or .csv")
+    if not path.parent.exists():
+        raise InputError(f"output folder {path.parent} does not exist; create it first")
+
+
+def _column_territories(frame: pd.DataFrame, column: str, territory_ids: list[str]) -> np.ndarray:
+    from smartplan.columns import text_values
+
+    index_of = {tid: i for i, tid in enumerate(territory_ids)}
+    values = text_values(frame, column, "assignment column")
+    return np.array([index_of.get(v, -1) if v is not None else -1 for v in values], dtype=np.int32)
+
+
+def _plan_territories(
+    plan: pd.DataFrame, account_ids: np.ndarray, territory_ids: list[str], path: Path
+) -> np.ndarray:
+    from smartplan.columns import account_ids as read_ids
+    from smartplan.columns import text_values
+
+    ids = read_ids(plan, "account_id")
+    territories = text_values(plan, "territory", "plan territory")
+    by_id = dict(zip(ids, territories, strict=True))
+    missing = [a for a in account_ids if a not in by_id]
+    if missing:
+        raise InputError(
+            f"plan {path} has no row for {len(missing)} accounts in scope, such as "
+            f"{missing[:5]}; score it with the accounts file it was made from"
+        )
+    index_of = {tid: i for i, tid in enumerate(territory_ids)}
+    unknown = sorted({t for t in territories if t is not None and t not in index_of})
+    if unknown:
+        raise InputError(
+            f"plan {path} uses territories {unknown[:5]} that the spec does not define"
+        )
+    return np.array(
+        [index_of[by_id[a]] if by_id[a] is not None else -1 for a in account_ids], dtype=np.int32
+    )
+
+
+@contextmanager
+def _stop_on_interrupt() -> Iterator[Callable[[], bool]]:
+    """Turn the first Ctrl-C into a stop request; a second one interrupts at once."""
+    requested = False
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        nonlocal requested
+        if requested:
+            raise KeyboardInterrupt
+        requested = True
+        click.echo("stopping after the current chunk of moves (Ctrl-C again to abort)", err=True)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield lambda: requested
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
