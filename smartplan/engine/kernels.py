@@ -170,7 +170,7 @@ def _sparse_relocate_delta(model: Model, state: State, u: int, a: int, b: int) -
     delta = 0.0
     for e in range(model.keep_ptr[u], model.keep_ptr[u + 1]):
         home = model.keep_home[e]
-        if home in (a, b):
+        if home == a or home == b:  # noqa: SIM109 (numba cannot type `in` on a tuple)
             slot = model.keep_slot[e]
             change = model.keep_value[e] * model.keep_scale[slot]
             weight = model.weights[model.keep_term[slot]]
