@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from smartplan.columns import account_ids, describe_rows, metric_values, text_values
+from smartplan.columns import (
+    account_ids,
+    describe_rows,
+    metric_values,
+    require_column,
+    text_values,
+)
 from smartplan.errors import InputError, SmartPlanWarning
 from smartplan.filters import Filter
 from smartplan.spec import Balance, Group, Keep, Limit, PlanSpec, Weight
@@ -118,6 +124,8 @@ def encode(accounts: pd.DataFrame, spec: PlanSpec) -> Encoding:
         ids = ids[matched]
         matched = np.ones(len(frame), dtype=bool)
 
+    for name in spec.overlay:
+        require_column(frame, name, "overlay column")
     home = _territory_column(frame, spec.owner_column, index_of, "owner", strict=False)
     pin, pin_reason = _pins(frame, spec, index_of, home)
     children = _children(frame, spec, ids)

@@ -155,7 +155,8 @@ def score(encoding: Encoding, assign: np.ndarray) -> Scorecard:
                 **criterion_rows[i],
             }
             for i, term in enumerate(terms)
-        ]
+        ],
+        columns=None if terms else ["priority", "criterion", "kind", "tolerance", "weight", "cost"],
     )
     limits = _limit_rows(encoding, assign)
     summary = _summary(encoding, assign, float(weights @ costs), limits)
@@ -233,8 +234,9 @@ def _summary(
         name: overlay_ratio(
             encoding.frame[name].to_numpy(dtype=object), assign, encoding.n_territories
         )
-        for name in [*encoding.hard_group_fields, *encoding.group_fields]
-        if name in encoding.frame.columns
+        for name in dict.fromkeys(
+            [*encoding.hard_group_fields, *encoding.group_fields, *encoding.spec.overlay]
+        )
     }
     per_territory = np.bincount(assign[assign >= 0], minlength=encoding.n_territories)
     return {

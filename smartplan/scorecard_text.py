@@ -14,13 +14,16 @@ if TYPE_CHECKING:
 def render_scorecard(card: Scorecard, title: str, max_territories: int = 30) -> str:
     summary = card.summary
     lines = [f"== {title} ==", ""]
-    lines.append(
-        f"cost {summary['cost']:.6g}   accounts {summary['accounts']}   "
-        f"moved {summary['accounts_moved']} of {summary['accounts_with_home']} with a home "
-        f"({100 * summary['moved_share']:.1f}%)"
-    )
-    for metric, share in summary["metric_moved_share"].items():
-        lines.append(f"  {metric} moved: {100 * share:.1f}%")
+    headline = f"cost {summary['cost']:.6g}   accounts {summary['accounts']}"
+    if summary["accounts_with_home"]:
+        headline += (
+            f"   moved {summary['accounts_moved']} of {summary['accounts_with_home']} with a "
+            f"home ({100 * summary['moved_share']:.1f}%)"
+        )
+    lines.append(headline)
+    if summary["accounts_with_home"]:
+        for metric, share in summary["metric_moved_share"].items():
+            lines.append(f"  {metric} moved: {100 * share:.1f}%")
     if summary["accounts_unassigned"]:
         lines.append(f"  unassigned accounts: {summary['accounts_unassigned']}")
     for name, ratio in summary["overlay_ratio"].items():
@@ -59,9 +62,11 @@ def _criteria_table(criteria: pd.DataFrame) -> str:
             entry["cv"] = f"{row['cv']:.3f}"
             entry["min/max"] = f"{row['min_max_ratio']:.3f}"
         elif row["kind"] == "keep":
-            entry["max dev"] = f"moved {row['accounts_moved']}/{row['accounts_counted']}"
+            entry["max dev"] = f"moved {int(row['accounts_moved'])}/{int(row['accounts_counted'])}"
         elif row["kind"] == "group":
-            entry["max dev"] = f"{row['split_values']} split, overlay {row['overlay_ratio']:.2f}"
+            entry["max dev"] = (
+                f"{int(row['split_values'])} split, overlay {row['overlay_ratio']:.2f}"
+            )
         rows.append(entry)
     table = pd.DataFrame(rows).fillna("")
     return table.to_string(index=False)

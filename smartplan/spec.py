@@ -145,7 +145,9 @@ class PlanSpec:
     """A complete plan spec. Criteria are listed in priority order (priority 1 first).
 
     `owner` names the column of current owners, which gives each account its home
-    territory; without it, the first `keep` criterion's owner column is used.
+    territory; without it, the first `keep` criterion's owner column is used. `overlay`
+    lists extra columns whose overlay ratio (mean distinct values per territory) the
+    scorecard reports, besides the group fields.
     """
 
     territories: tuple[Territory, ...]
@@ -161,6 +163,7 @@ class PlanSpec:
     children_count: bool = True
     unmatched: Unmatched = "distribute"
     columns: Mapping[str, str] = field(default_factory=dict)
+    overlay: tuple[str, ...] = ()
     seed: int = 0
     search: Search = field(default_factory=Search)
 
@@ -213,7 +216,17 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "spec") -> PlanSpec:
     )
     reader.check_keys(
         accounts,
-        {"id", "scope", "owner", "pin", "pins_in_balance", "parent", "children_count", "columns"},
+        {
+            "id",
+            "scope",
+            "owner",
+            "pin",
+            "pins_in_balance",
+            "parent",
+            "children_count",
+            "columns",
+            "overlay",
+        },
         "accounts",
     )
 
@@ -243,6 +256,11 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "spec") -> PlanSpec:
                 f"{source}: accounts.columns.{name} must be a string naming a column header, "
                 f"got {header!r}"
             )
+    overlay = accounts.get("overlay", [])
+    if not isinstance(overlay, list) or not all(isinstance(name, str) for name in overlay):
+        raise SpecError(
+            f"{source}: accounts.overlay must be a list of column names, got {overlay!r}"
+        )
     unmatched = plan.get("unmatched", "distribute")
     if unmatched not in ("distribute", "unassigned"):
         raise SpecError(
@@ -263,6 +281,7 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "spec") -> PlanSpec:
         children_count=reader.boolean(accounts, "children_count", "accounts", default=True),
         unmatched=unmatched,
         columns=dict(columns),
+        overlay=tuple(overlay),
         seed=reader.integer(plan, "seed", "plan", default=0, minimum=0),
         search=search,
     )
@@ -320,6 +339,12 @@ def _validate_shares(criterion: Weight, ids: list[str], tiers: set[str], where: 
     keys = set(criterion.shares)
     by_tier = keys <= tiers
     by_territory = keys <= set(ids)
+    if not (by_tier or by_territory) and tiers and not keys & set(ids):
+        missing = sorted(keys - tiers)
+        raise SpecError(
+            f"{where}: share tiers {missing} have no territory; give a territory "
+            f"tier = {missing[0]!r} in the territories table, or remove that share"
+        )
     if not (by_tier or by_territory):
         unknown = sorted(keys - tiers - set(ids))
         raise SpecError(

@@ -50,7 +50,7 @@ def test_territory_count_names() -> None:
                 "territories": [{"id": "a", "tier": "senior"}, {"id": "b", "tier": "senior"}],
                 "criteria": [{"kind": "weight", "shares": {"senior": 0.5, "junior": 0.5}}],
             },
-            "neither territory tiers",
+            "have no territory",
         ),
         ({"territories": [{"id": "a"}, {"id": "a"}]}, "duplicate territory ids"),
         ({"territories": [{"id": "a", "capacity": 0}]}, "capacity must be positive"),

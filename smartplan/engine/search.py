@@ -150,7 +150,12 @@ def run_search(
     for c in range(chains):
         current = State(*(array[c] for array in stacked))
         final = recompute_state(model, current.assign)
-        if final.violation[0] > 0 or lexicographic_less(best_costs[c], final.costs):
+        # On equal costs the checkpoint wins: it is the earliest plan with that cost, so a
+        # start that is already optimal (a rerun of a plan that meets every band) is kept.
+        reached = np.isfinite(best_costs[c]).all()
+        if final.violation[0] > 0 or (
+            reached and not lexicographic_less(final.costs, best_costs[c])
+        ):
             final = recompute_state(model, best_assign[c])
         if stats.stopped_by != "interrupted":
             stats.descent_moves += descend(model, final)
