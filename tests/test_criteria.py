@@ -170,3 +170,22 @@ def test_share_of_tier_without_territory() -> None:
                 "criteria": [{"kind": "weight", "shares": {"senior": 0.5, "junior": 0.5}}],
             }
         )
+
+
+def test_limit_for_listed_territories() -> None:
+    accounts = random_accounts(60, seed=7)
+    spec = spec_from_dict(
+        _spec(
+            [
+                {"kind": "limit", "max": 3, "where": 'tier == "A"', "territories": ["T01", "T02"]},
+                {"kind": "balance", "where": 'tier == "A"'},
+            ]
+        )
+    )
+    plan = solve(accounts, spec, moves=MOVES)
+    merged = accounts.merge(plan.assignment, on="account_id")
+    tier_a = merged[merged["tier"] == "A"].groupby("territory").size()
+    assert tier_a.get("T01", 0) <= 3
+    assert tier_a.get("T02", 0) <= 3
+    assert tier_a.sum() == (accounts["tier"] == "A").sum()
+    assert tier_a[["T03", "T04"]].sum() >= tier_a.sum() - 6
