@@ -281,5 +281,10 @@ def _stop_on_interrupt() -> Iterator[Callable[[], bool]]:
         signal.signal(signal.SIGINT, previous)
 
 
+from smartplan.commands_coverage import cover_command, resolve_command  # noqa: E402
+
+main.add_command(cover_command)
+main.add_command(resolve_command)
+
 if __name__ == "__main__":
     sys.exit(main())
