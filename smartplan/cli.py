@@ -19,6 +19,8 @@ import pandas as pd
 from smartplan.errors import InputError, SmartPlanError, SmartPlanWarning
 
 EXIT_ERROR = 2
+# A second Ctrl-C aborts the run without output: 128 + SIGINT, as shells report it.
+EXIT_ABORTED = 130
 
 
 class _Command(click.Group):
@@ -100,6 +102,12 @@ def main(verbose: bool) -> None:
     help="Plan even when a tolerance band cannot hold; list the violations.",
 )
 @click.option("--quiet", is_flag=True, help="Print only the one-line summary.")
+@click.option(
+    "--explain/--no-explain",
+    default=None,
+    help="Add the columns alternative, alternative_cost and explanation to the plan "
+    "(default: on for tables of up to 200,000 accounts).",
+)
 def plan(
     accounts: Path,
     spec_path: Path,
@@ -112,42 +120,56 @@ def plan(
     sheet: str | None,
     relax: bool,
     quiet: bool,
+    explain: bool | None,
 ) -> None:
     """Plan ACCOUNTS under the spec and write the plan and its scorecard."""
-    from smartplan.io import check_output_path, read_table
+    from smartplan.accounts_file import errors_name_file, read_accounts
+    from smartplan.explain import AUTO_EXPLAIN_MAX_ACCOUNTS
+    from smartplan.io import check_output_folder, check_output_path
     from smartplan.plan import solve
+    from smartplan.plan_outputs import mark_run, write_plan_files
     from smartplan.spec import load_spec
 
-    out = check_output_path(out)
+    out = check_output_path(out, inputs=(accounts, spec_path))
     scorecard_path = scorecard_path or out.with_name(out.stem + "_scorecard.json")
     _check_scorecard_path(scorecard_path)
+    check_output_folder(scorecard_path, inputs=(accounts, spec_path, out))
     spec = load_spec(spec_path)
-    table = read_table(accounts, sheet=sheet)
-    with _stop_on_interrupt() as stop_requested:
-        result = solve(
-            table,
-            spec,
-            seed=seed,
-            time_limit=time_limit,
-            moves=moves,
-            chains=chains,
-            relax=relax,
-            should_stop=stop_requested,
-        )
+    with errors_name_file(accounts):
+        table = read_accounts(accounts, spec, sheet=sheet)
+    if explain is None:
+        explain = len(table) <= AUTO_EXPLAIN_MAX_ACCOUNTS
     if not quiet:
-        before = result.baseline()
-        if before is not None:
-            click.echo(before.to_text("before: current owners"))
-            click.echo("")
-        click.echo(result.scorecard.to_text("after: this plan"))
-        click.echo("")
-    for finding in result.findings:
-        click.echo(f"relaxed: {finding}", err=True)
-    if result.stats.stopped_by == "interrupted":
-        click.echo("interrupted: writing the best plan found so far", err=True)
-        result.scorecard.summary["interrupted"] = True
-    result.write(out)
-    result.scorecard.write(scorecard_path)
+        click.echo("planning; press Ctrl-C to stop and keep the best plan so far", err=True)
+    try:
+        with _stop_on_interrupt() as stop_requested:
+            with errors_name_file(accounts):
+                result = solve(
+                    table,
+                    spec,
+                    seed=seed,
+                    time_limit=time_limit,
+                    moves=moves,
+                    chains=chains,
+                    relax=relax,
+                    should_stop=stop_requested,
+                    explain=explain,
+                )
+            if not quiet:
+                before = result.baseline()
+                if before is not None:
+                    click.echo(before.to_text("before: current owners"))
+                    click.echo("")
+                click.echo(result.scorecard.to_text("after: this plan"))
+                click.echo("")
+            for line in mark_run(result):
+                click.echo(f"relaxed: {line}", err=True)
+            if result.stats.stopped_by == "interrupted":
+                click.echo("interrupted: writing the best plan found so far", err=True)
+            write_plan_files(result, out, scorecard_path)
+    except KeyboardInterrupt:
+        click.echo("aborted by a second Ctrl-C; no partial file was written", err=True)
+        sys.exit(EXIT_ABORTED)
     click.echo(result.summary())
     click.echo(f"wrote {out} and {scorecard_path}")
 
@@ -190,20 +212,25 @@ def score_command(
     sheet: str | None,
 ) -> None:
     """Score an existing assignment (the current owners, or a plan file) under a spec."""
+    from smartplan.accounts_file import errors_name_file, read_accounts
     from smartplan.encode import encode
-    from smartplan.io import read_table
+    from smartplan.io import check_output_folder, read_table
     from smartplan.metrics import score
     from smartplan.spec import load_spec
 
     if out is not None:
         _check_scorecard_path(out)
+        check_output_folder(out, inputs=(accounts, spec_path, *([plan_path] if plan_path else [])))
     spec = load_spec(spec_path)
-    table = read_table(accounts, sheet=sheet)
-    encoding = encode(table, spec)
+    with errors_name_file(accounts):
+        table = read_accounts(accounts, spec, sheet=sheet)
+        encoding = encode(table, spec)
     if plan_path is not None:
-        assign = _plan_territories(
-            read_table(plan_path), encoding.account_ids, encoding.territory_ids, plan_path
-        )
+        with errors_name_file(plan_path):
+            plan_table = read_table(plan_path, text_columns=("account_id", "territory"))
+            assign = _plan_territories(
+                plan_table, encoding.account_ids, encoding.territory_ids, plan_path
+            )
         title = f"scorecard of {plan_path}"
     else:
         column = column or spec.owner_column
@@ -285,6 +312,11 @@ from smartplan.commands_coverage import cover_command, resolve_command  # noqa: 
 
 main.add_command(cover_command)
 main.add_command(resolve_command)
+
+from smartplan.commands_report import explain_command, report_command  # noqa: E402
+
+main.add_command(explain_command)
+main.add_command(report_command)
 
 if __name__ == "__main__":
     sys.exit(main())

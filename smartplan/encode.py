@@ -58,7 +58,7 @@ class Encoding:
     spec: PlanSpec
     territory_ids: list[str]
     capacity: np.ndarray  # float64[T]
-    frame: pd.DataFrame  # the scoped accounts, index 0..N-1
+    frame: pd.DataFrame  # the scoped accounts; index: their 0-based rows in the input table
     account_ids: np.ndarray  # object[N]
     home: np.ndarray  # int32[N], home territory or -1
     pin: np.ndarray  # int32[N], pinned territory or -1
@@ -110,7 +110,7 @@ def encode(accounts: pd.DataFrame, spec: PlanSpec) -> Encoding:
                 f"the scope filter {str(spec.scope)!r} matches none of the {len(frame)} "
                 "accounts; widen [accounts].scope"
             )
-        frame = frame.loc[in_scope].reset_index(drop=True)
+        frame = frame.loc[in_scope]
         ids = ids[in_scope]
     if len(frame) == 0:
         raise InputError("the accounts table has no rows in scope; nothing to plan")
@@ -120,7 +120,7 @@ def encode(accounts: pd.DataFrame, spec: PlanSpec) -> Encoding:
     unassigned_ids: list[str] = []
     if spec.unmatched == "unassigned" and matched is not None and not matched.all():
         unassigned_ids = [str(value) for value in ids[~matched]]
-        frame = frame.loc[matched].reset_index(drop=True)
+        frame = frame.loc[matched]
         ids = ids[matched]
         matched = np.ones(len(frame), dtype=bool)
 
@@ -317,8 +317,10 @@ def _territory_column(
         rows = np.array(unknown_rows)
         names = sorted({values[row] for row in unknown_rows})
         message = (
-            f"column {column!r} ({purpose}) has {len(rows)} values that are not territories "
-            f"of the plan, such as {names[:5]}, in {describe_rows(rows)}"
+            f"column {column!r} ({purpose}) names territories that are not in the plan "
+            f"({', '.join(repr(name) for name in names[:5])}"
+            f"{f' and {len(names) - 5} more' if len(names) > 5 else ''}) in "
+            f"{describe_rows(rows, index=frame.index)}"
         )
         if strict:
             raise InputError(message + "; use territory ids from the spec or leave them empty")

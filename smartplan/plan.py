@@ -65,6 +65,7 @@ def solve(
     chains: int | None = None,
     relax: bool = False,
     should_stop: Callable[[], bool] | None = None,
+    explain: bool = False,
 ) -> Plan:
     """Assign every account in scope to one territory.
 
@@ -79,6 +80,9 @@ def solve(
     relax
         Plan even when presolve finds tolerance bands that no plan can meet; the findings
         are kept in `Plan.findings`.
+    explain
+        Add the columns alternative, alternative_cost and explanation to `Plan.assignment`
+        (see `smartplan.explain`).
     """
     if not isinstance(spec, PlanSpec):
         spec = load_spec(spec)
@@ -99,7 +103,7 @@ def solve(
         raise InfeasibleError(_violation_message(encoding, built, result.assign))
     account_territory = result.assign[encoding.unit].astype(np.int32)
     card = score(encoding, account_territory)
-    return Plan(
+    plan = Plan(
         assignment=decode(encoding, built, account_territory),
         scorecard=card,
         stats=result.stats,
@@ -108,6 +112,11 @@ def solve(
         account_territory=account_territory,
         findings=findings,
     )
+    if explain:
+        from smartplan.explain import with_explanations
+
+        plan.assignment = with_explanations(plan, built)
+    return plan
 
 
 def _with_overrides(

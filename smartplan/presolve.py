@@ -11,15 +11,18 @@ import math
 
 import numpy as np
 
+from smartplan.account_names import list_accounts
 from smartplan.encode import Encoding
 from smartplan.engine.build import Built
 from smartplan.errors import InfeasibleError
+from smartplan.presolve_pins import check_limit_room, pinned_band_findings
 
 
 def presolve(encoding: Encoding, built: Built, relax: bool = False) -> list[str]:
     """Raise on a provably infeasible spec; return the band findings when `relax` is set."""
     _check_limits(encoding, built)
-    findings = _check_bands(encoding, built)
+    check_limit_room(encoding, built)
+    findings = _check_bands(encoding, built) + pinned_band_findings(encoding, built)
     if findings and not relax:
         raise InfeasibleError(
             findings[0]
@@ -119,22 +122,45 @@ def _check_bands(encoding: Encoding, built: Built) -> list[str]:
 def _oversized_unit_message(
     encoding: Encoding, label: str, c: int, u: int, value: float, total: float
 ) -> str:
+    """Explain a unit larger than any band, with the tolerance or territory count that fits it."""
     rows = np.flatnonzero(encoding.unit == u)
-    names = ", ".join(str(encoding.account_ids[r]) for r in rows[:3])
-    if len(rows) > 3:
-        names += f" and {len(rows) - 3} more in its group"
+    who = list_accounts(encoding.frame, encoding.account_ids, rows, encoding.spec.id_column)
+    if len(rows) > 1:
+        who += " (one hard group)"
     share = encoding.bal_share[c]
-    tolerance = encoding.bal_tolerance[c]
+    tolerance = float(encoding.bal_tolerance[c])
     best_share = float(share.max())
     value_share = value / total
     needed = value_share / best_share - 1.0
     message = (
-        f"criterion '{label}': {names} holds {100 * value_share:.1f}% of the total; with "
-        f"{encoding.n_territories} territories a {100 * tolerance:.0f}% band allows at most "
-        f"{100 * best_share * (1 + tolerance):.1f}% in one territory. Raise the tolerance to "
-        f"at least {math.ceil(100 * needed)}%"
+        f"criterion '{label}': {who} {'holds' if len(rows) == 1 else 'hold'} "
+        f"{_percent(value_share)} of {_criterion_total(encoding, c)}; with "
+        f"{encoding.n_territories} territories a {_percent(tolerance)} band allows at most "
+        f"{_percent(best_share * (1 + tolerance))}: raise the tolerance to at least "
+        f"{math.ceil(100 * needed - 1e-9)}%"
     )
-    if np.allclose(share, share[0]):
-        most = math.floor((1 + tolerance) / value_share)
+    most = math.floor((1 + tolerance) / value_share)
+    if np.allclose(share, share[0]) and most >= 2:
         message += f" or use at most {most} territories"
     return message
+
+
+def _criterion_total(encoding: Encoding, c: int) -> str:
+    """Name what a balance criterion sums: 'revenue', 'the accounts where tier == "A"'."""
+    term = encoding.terms[int(encoding.bal_term[c])]
+    what = term.metric or "the accounts"
+    criteria = encoding.spec.criteria
+    if term.priority <= len(criteria):
+        where = getattr(criteria[term.priority - 1], "where", None)
+        if where is not None:
+            what += f" where {where}"
+    return what
+
+
+def _percent(fraction: float) -> str:
+    """Format 0.033 as '3.3%', 0.05 as '5%' and 0.00123 as '0.12%'."""
+    percent = 100 * fraction
+    if percent >= 0.1:
+        text = f"{percent:.1f}"
+        return (text[:-2] if text.endswith(".0") else text) + "%"
+    return f"{percent:.2g}%"

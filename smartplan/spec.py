@@ -8,6 +8,7 @@ with a message that names the field and the fix.
 from __future__ import annotations
 
 import difflib
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -185,6 +186,22 @@ class PlanSpec:
         return replace(self, territories=numbered_territories(count))
 
 
+# Largest plan.territories count accepted; each territory gets per-criterion arrays.
+MAX_TERRITORIES = 100_000
+# Integers in a spec become int64 in the engine.
+_INT64_MAX = 2**63 - 1
+
+
+def _finite_number(value: Any) -> bool:
+    """True for an int or float (not a bool) that converts to a finite float."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def numbered_territories(count: int) -> tuple[Territory, ...]:
     """Return `count` territories with capacity 1 and ids T01, T02, ... (T001 above 99)."""
     width = max(2, len(str(count)))
@@ -198,6 +215,12 @@ def load_spec(path: str | Path) -> PlanSpec:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SpecError(f"spec file not found: {path}") from None
+    except UnicodeDecodeError as error:
+        raise SpecError(
+            f"spec {path} is not valid UTF-8 (byte offset {error.start}); save it as UTF-8"
+        ) from None
+    except OSError as error:
+        raise SpecError(f"cannot read spec {path}: {error.strerror or error}") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -352,7 +375,7 @@ def _validate_shares(criterion: Weight, ids: list[str], tiers: set[str], where: 
             f"nor territory ids {_short_list(ids)}; name tiers in the territories table"
         )
     for key, share in criterion.shares.items():
-        if not isinstance(share, int | float) or share < 0:
+        if not _finite_number(share) or share < 0:
             raise SpecError(f"{where}: share {key!r} = {share!r} must be a number >= 0")
     total = sum(criterion.shares.values())
     if abs(total - 1.0) > 1e-6:
@@ -382,6 +405,14 @@ def _read_territories(reader: _Reader, count: Any, table: Any) -> tuple[Territor
             )
             if "id" not in row:
                 raise SpecError(f'{reader.source}: {label} has no id; add id = "..."')
+            territory_id = row["id"]
+            if isinstance(territory_id, bool) or not isinstance(territory_id, str | int):
+                raise SpecError(
+                    f"{reader.source}: {label}.id must be a string or an integer, got "
+                    f"{territory_id!r}"
+                )
+            if not str(territory_id).strip():
+                raise SpecError(f"{reader.source}: {label}.id is empty; give the territory an id")
             territories.append(
                 Territory(
                     id=str(row["id"]),
@@ -400,6 +431,11 @@ def _read_territories(reader: _Reader, count: Any, table: Any) -> tuple[Territor
         )
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise SpecError(f"{reader.source}: plan.territories = {count!r} must be a positive integer")
+    if count > MAX_TERRITORIES:
+        raise SpecError(
+            f"{reader.source}: plan.territories = {count} is more than {MAX_TERRITORIES:,}; "
+            "use a smaller count"
+        )
     return numbered_territories(count)
 
 
@@ -417,7 +453,7 @@ def _read_criterion(reader: _Reader, item: Any, priority: int) -> Criterion:
     if not isinstance(item, dict):
         raise SpecError(f"{reader.source}: {label} must be a table")
     kind = item.get("kind")
-    if kind not in _CRITERION_KEYS:
+    if not isinstance(kind, str) or kind not in _CRITERION_KEYS:
         hint = difflib.get_close_matches(str(kind), list(_CRITERION_KEYS), n=1)
         suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
         raise SpecError(
@@ -567,6 +603,8 @@ class _Reader:
             raise self.fail(label, key, f"must be an integer, got {value!r}")
         if minimum is not None and value < minimum:
             raise self.fail(label, key, f"= {value} must be at least {minimum}")
+        if value > _INT64_MAX:
+            raise self.fail(label, key, f"= {value} must be at most {_INT64_MAX}")
         return value
 
     def integer(
@@ -583,6 +621,8 @@ class _Reader:
             return None
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(label, key, f"must be a number, got {value!r}")
+        if not _finite_number(value):
+            raise self.fail(label, key, f"= {value!r} must be a finite number")
         if positive and not value > 0:
             raise self.fail(label, key, f"= {value} must be positive")
         return float(value)

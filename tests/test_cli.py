@@ -54,7 +54,16 @@ def test_fortune_plan_is_byte_identical(tmp_path: Path) -> None:
         outputs.append((tmp_path / name).read_bytes())
     assert outputs[0] == outputs[1]
     plan = pd.read_csv(tmp_path / "one.csv")
-    assert list(plan.columns) == ["account_id", "territory", "home_territory", "moved", "reason"]
+    assert list(plan.columns) == [
+        "account_id",
+        "territory",
+        "home_territory",
+        "moved",
+        "reason",
+        "alternative",
+        "alternative_cost",
+        "explanation",
+    ]
     assert (tmp_path / "one_scorecard.json").exists()
 
 
