@@ -2,7 +2,7 @@
 
 The public API: `solve` plans an accounts DataFrame under a spec and returns a `Plan`;
 `load_spec` reads a TOML spec; the spec dataclasses build one in Python; `score` measures
-any assignment.
+any assignment; `simulate` runs a spec over a grid of territory counts, seeds and variants.
 """
 
 from smartplan.errors import (
@@ -14,6 +14,9 @@ from smartplan.errors import (
     SpecError,
 )
 from smartplan.plan import Plan, solve
+
+# Binds `smartplan.simulate` to the function; the package stays importable by its modules.
+from smartplan.simulate import simulate
 from smartplan.spec import (
     Balance,
     Group,
@@ -44,6 +47,7 @@ __all__ = [
     "Territory",
     "Weight",
     "load_spec",
+    "simulate",
     "solve",
     "spec_from_dict",
 ]

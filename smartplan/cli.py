@@ -318,5 +318,9 @@ from smartplan.commands_report import explain_command, report_command  # noqa: E
 main.add_command(explain_command)
 main.add_command(report_command)
 
+from smartplan.commands_simulate import simulate_command  # noqa: E402
+
+main.add_command(simulate_command)
+
 if __name__ == "__main__":
     sys.exit(main())
