@@ -30,6 +30,9 @@ ACCEPTED_RELOCATE = 1
 ACCEPTED_SWAP = 2
 # Counters are padded to 8 int64 (64 bytes) per chain to avoid false sharing.
 N_COUNTERS = 8
+# An uphill move larger than this many temperatures is rejected without drawing a number
+# (its acceptance probability, exp(-40), is about 4e-18).
+_REJECT_RATIO = 40.0
 
 
 @njit(cache=True)
@@ -85,7 +88,7 @@ def anneal_chain(
 def _accept(violation: int, delta: float, temperature: float, rng: np.ndarray) -> bool:
     if violation < 0 or delta <= 0.0:
         return True
-    if temperature <= 0.0:
+    if not delta < _REJECT_RATIO * temperature:
         return False
     return uniform(rng) < math.exp(-delta / temperature)
 

@@ -49,6 +49,8 @@ class SearchStats:
     swaps_accepted: int = 0
     descent_moves: int = 0
     seconds: float = 0.0
+    anneal_seconds: float = 0.0  # wall time inside the compiled annealing chunks
+    anneal_cpu_seconds: float = 0.0  # CPU time of all threads inside those chunks
     stopped_by: str = "move budget"
     t_start: float = 0.0
     t_end: float = 0.0
@@ -115,6 +117,7 @@ def run_search(
 
     states = [initial if c == 0 else _copy_state(initial) for c in range(chains)]
     stacked = [_stack_padded(arrays) for arrays in zip(*states, strict=True)]
+    lengths = [len(array) for array in initial]
     counters = np.zeros((chains, N_COUNTERS), dtype=np.int64)
     unreached = np.full_like(initial.costs, np.inf)
     feasible_start = initial.violation[0] == 0
@@ -124,20 +127,25 @@ def run_search(
     per_chunk = max(1, math.ceil(budget / CHUNKS))
     done = 0
     ratio = t_end / t_start if t_start > 0 else 1.0
+    schedule = _Schedule(budget, time_limit, started)
     while done < budget:
-        n = min(per_chunk, budget - done)
-        chunk_start = t_start * ratio ** (done / budget)
-        chunk_end = t_start * ratio ** ((done + n) / budget)
+        n = schedule.chunk(done, per_chunk)
+        chunk_start = t_start * ratio ** schedule.progress(done)
+        chunk_end = t_start * ratio ** schedule.progress(done, n)
+        chunk_started = time.perf_counter()
+        chunk_cpu = time.process_time()
         anneal_chains(
             model, *stacked, rngs[:chains], n, chunk_start, chunk_end, SWAP_SHARE, counters
         )
+        schedule.record(n, time.perf_counter() - chunk_started)
+        stats.anneal_cpu_seconds += time.process_time() - chunk_cpu
         done += n
         elapsed = time.perf_counter() - started
         for c in range(chains):
-            costs = stacked[4][c]
+            costs = stacked[4][c][: lengths[4]]
             if stacked[5][c][0] == 0 and _improves(costs, stacked[5][c][0], best_costs[c]):
                 best_costs[c] = costs.copy()
-                best_assign[c] = stacked[0][c].copy()
+                best_assign[c] = stacked[0][c][: lengths[0]].copy()
             stats.trace.append((elapsed, c, weighted_cost(model, costs)))
         if time_limit is not None and elapsed >= time_limit:
             stats.stopped_by = "time limit"
@@ -148,7 +156,9 @@ def run_search(
 
     results = []
     for c in range(chains):
-        current = State(*(array[c] for array in stacked))
+        current = State(
+            *(array[c][:length] for array, length in zip(stacked, lengths, strict=True))
+        )
         final = recompute_state(model, current.assign)
         # On equal costs the checkpoint wins: it is the earliest plan with that cost, so a
         # start that is already optimal (a rerun of a plan that meets every band) is kept.
@@ -167,6 +177,7 @@ def run_search(
         if _better_state(results[c], results[best]):
             best = c
     stats.best_chain = best
+    stats.anneal_seconds = schedule.anneal_seconds
     stats.moves_evaluated = int(counters[:, EVALUATED].sum())
     stats.relocations_accepted = int(counters[:, ACCEPTED_RELOCATE].sum())
     stats.swaps_accepted = int(counters[:, ACCEPTED_SWAP].sum())
@@ -187,6 +198,51 @@ def run_search(
     )
 
 
+class _Schedule:
+    """Progress of the cooling schedule: the share of the move budget or of the time limit.
+
+    With a time limit, progress is the larger of the two shares, so a run cut short by the
+    clock still cools down to `t_end`; chunks are then sized from the measured move rate to
+    last about 1/CHUNKS of the time limit.
+    """
+
+    def __init__(self, budget: int, time_limit: float | None, started: float) -> None:
+        self.budget = budget
+        self.time_limit = time_limit
+        self.started = started
+        self.anneal_seconds = 0.0
+        self.moves_done = 0
+
+    def record(self, moves: int, seconds: float) -> None:
+        self.moves_done += moves
+        self.anneal_seconds += seconds
+
+    def rate(self) -> float:
+        """Moves per second per chain measured so far, or 0 before the first chunk."""
+        return self.moves_done / self.anneal_seconds if self.anneal_seconds > 0 else 0.0
+
+    def chunk(self, done: int, per_chunk: int) -> int:
+        n = min(per_chunk, self.budget - done)
+        if self.time_limit is None:
+            return n
+        rate = self.rate()
+        if rate == 0.0:
+            # The first chunk measures the rate: a small share of the budget.
+            return max(1, min(n, per_chunk // 16))
+        return max(1, min(n, int(rate * self.time_limit / CHUNKS)))
+
+    def progress(self, done: int, ahead: int = 0) -> float:
+        """Schedule position in [0, 1] now, or after `ahead` more moves."""
+        share = (done + ahead) / self.budget
+        if self.time_limit is None:
+            return min(1.0, share)
+        elapsed = time.perf_counter() - self.started
+        rate = self.rate()
+        if ahead and rate > 0.0:
+            elapsed += ahead / rate
+        return min(1.0, max(share, elapsed / self.time_limit))
+
+
 def _improves(costs: np.ndarray, violation: int, best: np.ndarray) -> bool:
     return violation == 0 and lexicographic_less(costs, best)
 
@@ -198,16 +254,20 @@ def _better_state(a: State, b: State) -> bool:
 
 
 def _stack_padded(arrays: tuple[np.ndarray, ...]) -> np.ndarray:
-    """Stack per-chain arrays with 64 bytes of padding after each chain's block.
+    """Stack per-chain arrays into one C-contiguous block, padded after each chain.
 
-    Parallel chains then never write to one cache line; the returned view hides the padding.
+    The first axis is the chain. Each chain's array gets extra zero rows on its own first
+    axis, at least 64 bytes, so parallel chains never write to one cache line. The kernels
+    index only the real rows. The block is C-contiguous whatever the sizes and the chain
+    count, so numba compiles one version of the annealing kernel for every model.
     """
     first = arrays[0]
-    flat_size = first.size + 64 // first.itemsize
-    block = np.zeros((len(arrays), flat_size), dtype=first.dtype)
+    row_bytes = first.itemsize * int(np.prod(first.shape[1:], dtype=np.int64))
+    extra = max(1, -(-64 // max(row_bytes, 1)))
+    block = np.zeros((len(arrays), first.shape[0] + extra, *first.shape[1:]), dtype=first.dtype)
     for c, array in enumerate(arrays):
-        block[c, : first.size] = array.ravel()
-    return block[:, : first.size].reshape((len(arrays), *first.shape))
+        block[c, : first.shape[0]] = array
+    return block
 
 
 def _copy_state(state: State) -> State:
