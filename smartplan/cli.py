@@ -69,7 +69,12 @@ def main(verbose: bool) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Plan file to write: .csv, .parquet or .xlsx.",
 )
-@click.option("--seed", type=int, default=None, help="Random seed (overrides plan.seed).")
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Random seed, an integer >= 0 (overrides plan.seed; default 0).",
+)
 @click.option(
     "--time-limit",
     type=click.FloatRange(min=0, min_open=True),
@@ -216,6 +221,7 @@ def score_command(
     from smartplan.encode import encode
     from smartplan.io import check_output_folder, read_table
     from smartplan.metrics import score
+    from smartplan.plan_file import match_plan
     from smartplan.spec import load_spec
 
     if out is not None:
@@ -228,9 +234,7 @@ def score_command(
     if plan_path is not None:
         with errors_name_file(plan_path):
             plan_table = read_table(plan_path, text_columns=("account_id", "territory"))
-            assign = _plan_territories(
-                plan_table, encoding.account_ids, encoding.territory_ids, plan_path
-            )
+            assign = match_plan(encoding, plan_table, str(plan_path)).account_territory
         title = f"scorecard of {plan_path}"
     else:
         column = column or spec.owner_column
@@ -261,32 +265,6 @@ def _column_territories(frame: pd.DataFrame, column: str, territory_ids: list[st
     index_of = {tid: i for i, tid in enumerate(territory_ids)}
     values = text_values(frame, column, "assignment column")
     return np.array([index_of.get(v, -1) if v is not None else -1 for v in values], dtype=np.int32)
-
-
-def _plan_territories(
-    plan: pd.DataFrame, account_ids: np.ndarray, territory_ids: list[str], path: Path
-) -> np.ndarray:
-    from smartplan.columns import account_ids as read_ids
-    from smartplan.columns import text_values
-
-    ids = read_ids(plan, "account_id")
-    territories = text_values(plan, "territory", "plan territory")
-    by_id = dict(zip(ids, territories, strict=True))
-    missing = [a for a in account_ids if a not in by_id]
-    if missing:
-        raise InputError(
-            f"plan {path} has no row for {len(missing)} accounts in scope, such as "
-            f"{missing[:5]}; score it with the accounts file it was made from"
-        )
-    index_of = {tid: i for i, tid in enumerate(territory_ids)}
-    unknown = sorted({t for t in territories if t is not None and t not in index_of})
-    if unknown:
-        raise InputError(
-            f"plan {path} uses territories {unknown[:5]} that the spec does not define"
-        )
-    return np.array(
-        [index_of[by_id[a]] if by_id[a] is not None else -1 for a in account_ids], dtype=np.int32
-    )
 
 
 @contextmanager

@@ -46,7 +46,8 @@ def describe_rows(
     for row, number in zip(rows[:_SHOWN], numbers[:_SHOWN], strict=False):
         label = str(number)
         if values is not None:
-            label += f" ({values.iloc[int(row)]!r})"
+            value = values.iloc[int(row)]
+            label += f" ({(value.item() if isinstance(value, np.generic) else value)!r})"
         parts.append(label)
     more = f" and {len(rows) - _SHOWN} more" if len(rows) > _SHOWN else ""
     noun = "row" if len(rows) == 1 else "rows"

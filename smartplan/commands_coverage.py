@@ -55,7 +55,12 @@ _COVERAGE_SUFFIXES = (".csv", ".parquet", ".pq")
     default=None,
     help="Territory that takes the accounts over for good on the end date; may be a new id.",
 )
-@click.option("--seed", type=int, default=None, help="Random seed (overrides plan.seed).")
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Random seed, an integer >= 0 (overrides plan.seed; default 0).",
+)
 @click.option(
     "--moves",
     type=click.IntRange(min=1),

@@ -126,6 +126,13 @@ def encode(accounts: pd.DataFrame, spec: PlanSpec) -> Encoding:
 
     for name in spec.overlay:
         require_column(frame, name, "overlay column")
+    if len(territory_ids) > len(frame):
+        warnings.warn(
+            f"the plan has {len(territory_ids)} territories but only {len(frame)} accounts "
+            "in scope, so some territories stay empty; use fewer territories",
+            SmartPlanWarning,
+            stacklevel=2,
+        )
     home = _territory_column(frame, spec.owner_column, index_of, "owner", strict=False)
     pin, pin_reason = _pins(frame, spec, index_of, home)
     children = _children(frame, spec, ids)
@@ -154,6 +161,8 @@ def encode(accounts: pd.DataFrame, spec: PlanSpec) -> Encoding:
                 values = np.where(pin_reason == "pinned", 0.0, values)
             if not spec.children_count:
                 values = np.where(children, 0.0, values)
+            if not values.any():
+                _warn_empty(priority, criterion, len(frame))
             bal_values.append(values)
             bal_share.append(_shares(criterion, spec, capacity))
             bal_tolerance.append(criterion.tolerance)
@@ -169,7 +178,11 @@ def encode(accounts: pd.DataFrame, spec: PlanSpec) -> Encoding:
                 )
             )
         elif isinstance(criterion, Keep):
-            owner = _territory_column(frame, criterion.owner, index_of, "owner", strict=False)
+            owner = (
+                home
+                if criterion.owner == spec.owner_column
+                else _territory_column(frame, criterion.owner, index_of, "owner", strict=False)
+            )
             counted = np.where(mask, owner, -1).astype(np.int32)
             if criterion.mode == "hard":
                 newly = (counted >= 0) & (pin < 0)
@@ -256,6 +269,17 @@ def encode(accounts: pd.DataFrame, spec: PlanSpec) -> Encoding:
         limit_member=_stack(limit_cols, n, np.int32),
         unassigned_ids=unassigned_ids,
         hard_group_fields=hard_group_fields,
+    )
+
+
+def _warn_empty(priority: int, criterion: Balance | Weight, n_accounts: int) -> None:
+    where = f" where {criterion.where}" if criterion.where is not None else ""
+    warnings.warn(
+        f"criterion {priority} ({criterion.kind} {criterion.metric or 'accounts'}{where}) "
+        f"counts nothing in the {n_accounts} accounts in scope, so it has no effect; "
+        "check the filter's values and the metric column",
+        SmartPlanWarning,
+        stacklevel=3,
     )
 
 

@@ -56,8 +56,21 @@ class Scorecard:
         if path.suffix.lower() == ".csv":
             write_text_atomic(path, self.territories.to_csv(index=False))
         else:
-            text = json.dumps(self.to_dict(), indent=2, default=_json_default)
+            text = json.dumps(
+                _without_nan(self.to_dict()), indent=2, default=_json_default, allow_nan=False
+            )
             write_text_atomic(path, text + "\n")
+
+
+def _without_nan(value: Any) -> Any:
+    """Replace NaN and infinite floats by None, which JSON writes as null."""
+    if isinstance(value, dict):
+        return {key: _without_nan(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_nan(item) for item in value]
+    if isinstance(value, float | np.floating) and not np.isfinite(value):
+        return None
+    return value
 
 
 def _json_default(value: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,7 +10,7 @@ import pandas as pd
 
 from smartplan.columns import account_ids, text_values
 from smartplan.encode import Encoding
-from smartplan.errors import InputError
+from smartplan.errors import InputError, SmartPlanWarning
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,15 @@ def match_plan(encoding: Encoding, plan: pd.DataFrame, source: str) -> PlanAssig
         raise InputError(
             f"plan {source} uses territories {unknown[:5]} that the spec does not define; "
             f"the spec's territories are {encoding.territory_ids[:10]}"
+        )
+    scoped = set(encoding.account_ids)
+    extra = [a for a, t in by_id.items() if a not in scoped and t is not None]
+    if extra:
+        warnings.warn(
+            f"plan {source} assigns {len(extra)} accounts that are not in scope of the "
+            f"accounts file and spec, such as {extra[:5]}; they are ignored",
+            SmartPlanWarning,
+            stacklevel=2,
         )
     account_territory = np.array([index_of[t] for t in in_scope], dtype=np.int32)
     return PlanAssignment(encoding=encoding, account_territory=account_territory)

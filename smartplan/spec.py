@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from smartplan.errors import SpecError
+from smartplan.errors import FilterError, SpecError
 from smartplan.filters import Filter
 
 Mode = Literal["soft", "hard"]
@@ -635,4 +635,8 @@ class _Reader:
         text = self.optional_string(data, key, label)
         if text is None:
             return None
-        return Filter.parse(text)
+        try:
+            return Filter.parse(text)
+        except FilterError as error:
+            name = f"{label}.{key}" if label else key
+            raise FilterError(f"{self.source}: {name}: {error}") from None

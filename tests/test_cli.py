@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -139,3 +140,68 @@ def test_bad_input_one_error_no_output(tmp_path: Path, case: str) -> None:
     assert fragment in err
     assert err.count("error:") == 1
     assert list(out_dir.iterdir()) == []
+
+
+def test_negative_seed_is_usage_error(tmp_path: Path) -> None:
+    code, _, err = _run(
+        [
+            "plan",
+            str(FORTUNE),
+            "--spec",
+            str(FORTUNE_SPEC),
+            "--out",
+            str(tmp_path / "p.csv"),
+            "--seed",
+            "-5",
+        ]
+    )
+    assert code == 2
+    assert "--seed" in err
+    assert not (tmp_path / "p.csv").exists()
+
+
+def test_scorecard_json_is_strict(tmp_path: Path) -> None:
+    out = tmp_path / "plan.csv"
+    code, _, err = _run(
+        [
+            "plan",
+            str(FORTUNE),
+            "--spec",
+            str(FORTUNE_SPEC),
+            "--out",
+            str(out),
+            "--moves",
+            "20000",
+            "--quiet",
+        ]
+    )
+    assert code == 0, err
+
+    def reject(constant: str) -> None:
+        raise AssertionError(f"scorecard JSON contains {constant}")
+
+    data = json.loads((tmp_path / "plan_scorecard.json").read_text(), parse_constant=reject)
+    assert data["summary"]["accounts"] == 1000
+
+
+def test_filter_matching_nothing_warns(tmp_path: Path) -> None:
+    accounts = _table(tmp_path, "account_id,revenue,tier\na,1,A\nb,2,B\n")
+    spec = tmp_path / "spec.toml"
+    spec.write_text(SMALL_SPEC + "where = 'tier == \"Z\"'\n")
+    code, _, err = _run(
+        ["plan", str(accounts), "--spec", str(spec), "--out", str(tmp_path / "plan.csv")]
+    )
+    assert code == 0, err
+    assert "counts nothing" in err
+
+
+def test_filter_error_names_spec_field(tmp_path: Path) -> None:
+    accounts = _table(tmp_path, "account_id,revenue,tier\na,1,A\n")
+    spec = tmp_path / "spec.toml"
+    spec.write_text(SMALL_SPEC + "where = 'tier = \"A\"'\n")
+    code, _, err = _run(
+        ["plan", str(accounts), "--spec", str(spec), "--out", str(tmp_path / "plan.csv")]
+    )
+    assert code == 2
+    assert "criteria[1] (balance).where" in err
+    assert str(spec) in err

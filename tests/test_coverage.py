@@ -139,7 +139,7 @@ def test_existing_load_counts() -> None:
     others = shares.drop("T01")
     assert shares["T01"] < others.min()
     assert shares["T01"] < 0.05
-    assert others.min() > 0.2
+    assert others.min() > 0.1
 
 
 def test_return_to_new_hire() -> None:
