@@ -104,12 +104,15 @@ def anneal_chains(
     violation: np.ndarray,
     rngs: np.ndarray,
     n_moves: int,
-    t_start: float,
-    t_end: float,
+    t_start: np.ndarray,
+    t_end: np.ndarray,
     swap_share: float,
     counters: np.ndarray,
 ) -> None:
-    """Anneal every chain in parallel; arrays carry the chain as their first axis."""
+    """Anneal every chain in parallel; arrays carry the chain as their first axis.
+
+    `t_start` and `t_end` are float64[chains]: each chain cools on its own schedule.
+    """
     for chain in prange(assign.shape[0]):
         state = State(
             assign[chain],
@@ -120,7 +123,14 @@ def anneal_chains(
             violation[chain],
         )
         anneal_chain(
-            model, state, rngs[chain], n_moves, t_start, t_end, swap_share, counters[chain]
+            model,
+            state,
+            rngs[chain],
+            n_moves,
+            t_start[chain],
+            t_end[chain],
+            swap_share,
+            counters[chain],
         )
 
 

@@ -112,8 +112,8 @@ def run_search(
     initial = recompute_state(model, start)
     stats.greedy_cost = weighted_cost(model, initial.costs)
     rngs = chain_streams(seed, chains + 1)
-    t_start, t_end = _calibrate(model, initial, rngs[chains])
-    stats.t_start, stats.t_end = t_start, t_end
+    t_start, t_end = _calibrate(model, initial, rngs[chains], chains)
+    stats.t_start, stats.t_end = float(t_start[0]), float(t_end[0])
 
     states = [initial if c == 0 else _copy_state(initial) for c in range(chains)]
     stacked = [_stack_padded(arrays) for arrays in zip(*states, strict=True)]
@@ -126,7 +126,7 @@ def run_search(
 
     per_chunk = max(1, math.ceil(budget / CHUNKS))
     done = 0
-    ratio = t_end / t_start if t_start > 0 else 1.0
+    ratio = np.divide(t_end, t_start, out=np.ones(chains), where=t_start > 0)
     schedule = _Schedule(budget, time_limit, started)
     while done < budget:
         n = schedule.chunk(done, per_chunk)
@@ -202,7 +202,7 @@ class _Schedule:
     """Progress of the cooling schedule: the share of the move budget or of the time limit.
 
     With a time limit, progress is the larger of the two shares, so a run cut short by the
-    clock still cools down to `t_end`; chunks are then sized from the measured move rate to
+    clock still cools down to `t_end`. Chunks are then sized from the measured move rate to
     last about 1/CHUNKS of the time limit.
     """
 
@@ -274,18 +274,27 @@ def _copy_state(state: State) -> State:
     return State(*(np.array(array, copy=True) for array in state))
 
 
-def _calibrate(model: Model, state: State, rng: np.ndarray) -> tuple[float, float]:
-    """Start and end temperatures from the deltas of random moves at the greedy start.
+def _calibrate(
+    model: Model, state: State, rng: np.ndarray, chains: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end temperatures (float64[chains]) from random moves at the greedy start.
 
-    The start accepts a median uphill move with probability 1/2; the end is 1/20 of the
-    5th percentile of uphill deltas, which sits below the lowest-priority term's typical
-    delta, so the last phase refines every term.
+    Even chains start hot: a median uphill delta is accepted with probability 1/2, which
+    explores plans of every priority. Odd chains start cool, at the 5th percentile of the
+    uphill deltas, about the lowest-priority term's delta: they keep the structure of the
+    greedy start (accounts at home) and leave it only where a higher-priority term gains.
+    On 5,000 benchmark accounts the hot start ended with 794 accounts moved and the cool
+    one with 490, for the same bands. On 8-account instances without a keep, the hot start
+    finds optima that the cool one misses. Both end at 1/20 of the 5th percentile (at most
+    1/1000 of their start), so the last phase refines every term.
     """
     deltas = sample_deltas(model, state, rng, 2000)
     uphill = deltas[deltas > 0]
     if len(uphill) == 0:
-        return 1e-9, 1e-12
-    t_start = float(np.median(uphill) / math.log(2.0))
-    t_end = float(np.quantile(uphill, 0.05) / 20.0)
-    t_end = min(t_end, t_start * 1e-3)
-    return t_start, max(t_end, t_start * 1e-15)
+        return np.full(chains, 1e-9), np.full(chains, 1e-12)
+    low = float(np.quantile(uphill, 0.05))
+    hot = float(np.median(uphill) / math.log(2.0))
+    cool = low / math.log(2.0)
+    starts = np.array([hot if c % 2 == 0 else cool for c in range(chains)])
+    ends = np.minimum(low / 20.0, starts * 1e-3)
+    return starts, np.maximum(ends, starts * 1e-15)
