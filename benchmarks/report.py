@@ -27,6 +27,7 @@ BEGIN = "<!-- tables begin -->"
 END = "<!-- tables end -->"
 SIZE_ORDER = ["s200", "s500", "m5k", "l50k", "xl1m"]
 EXACT = ("highs", "cp-sat")
+COLORS = {"smartplan": "C0", "highs": "C1", "cp-sat": "C2"}
 
 Record = dict[str, Any]
 
@@ -272,7 +273,13 @@ def plot(by_size: dict[str, list[Record]], path: Path) -> list[str]:
                 continue
             times = [t for t, _ in trace]
             costs = [c for _, c in trace]
-            axis.step(times, costs, where="post", label=f"{record['solver']} ({_budget(record)})")
+            axis.step(
+                times,
+                costs,
+                where="post",
+                color=COLORS.get(record["solver"]),
+                label=f"{record['solver']} ({_budget(record)})",
+            )
         axis.set_xscale("log")
         axis.set_yscale("log")
         axis.set_xlabel("seconds since the call started")
