@@ -137,7 +137,7 @@ def _with_overrides(
 
 
 def decode(encoding: Encoding, built: Built, account_territory: np.ndarray) -> pd.DataFrame:
-    """The plan table: account id, territory, home territory, moved flag and reason."""
+    """Build the plan table: account id, territory, home territory, moved flag and reason."""
     ids = np.array(encoding.territory_ids, dtype=object)
     home = encoding.home
     has_home = home >= 0

@@ -73,7 +73,7 @@ def _criteria_table(criteria: pd.DataFrame) -> str:
 
 
 def _territory_table(territories: pd.DataFrame, max_territories: int) -> str:
-    """One row per territory; per criterion its sum and deviation from target."""
+    """Render one row per territory with each criterion's sum and deviation from target."""
     frame = territories.copy()
     frame["label"] = [f"P{p}" for p in frame["priority"]]
     wide_sum = frame.pivot_table(index="territory", columns="label", values="sum", sort=False)

@@ -17,7 +17,7 @@ class Built:
     """The search model plus what the greedy start needs."""
 
     model: Model
-    preferred: np.ndarray  # int32[U], home territory a soft keep asks for, or -1
+    preferred: np.ndarray  # int32[U], home territory a soft keep prefers, or -1
     unit_pin: np.ndarray  # int32[U]
 
 
@@ -157,7 +157,7 @@ def _csr(
 
 
 def _preferred_homes(model: Model, unit_pin: np.ndarray) -> np.ndarray:
-    """The home with the largest weighted keep value of each unpinned unit, or -1."""
+    """Return the home with the largest weighted keep value of each unpinned unit, or -1."""
     preferred = np.full(unit_pin.shape[0], -1, dtype=np.int32)
     if model.keep_home.shape[0] == 0:
         return preferred

@@ -26,7 +26,7 @@ IMPROVEMENT = -1e-12
 
 @njit(cache=True)
 def descend_relocations(model: Model, state: State) -> int:
-    """One pass over the movable units, each to its best feasible territory."""
+    """Move each movable unit to its best feasible territory, in one pass."""
     applied = 0
     for i in range(model.movable.shape[0]):
         u = model.movable[i]
@@ -53,7 +53,7 @@ def descend_relocations(model: Model, state: State) -> int:
 
 @njit(cache=True)
 def descend_swaps(model: Model, state: State) -> int:
-    """One pass over all pairs of movable units in different territories."""
+    """Apply improving swaps over all pairs of movable units, in one pass."""
     applied = 0
     movable = model.movable
     for i in range(movable.shape[0]):

@@ -31,13 +31,13 @@ def next_u64(rng: np.ndarray) -> np.uint64:
 
 @njit(cache=True, inline="always")
 def uniform(rng: np.ndarray) -> float:
-    """A float drawn uniformly from [0, 1)."""
+    """Draw a float uniformly from [0, 1)."""
     return float(next_u64(rng) >> _S11) * _TO_UNIT
 
 
 @njit(cache=True, inline="always")
 def below(rng: np.ndarray, n: int) -> int:
-    """An integer drawn uniformly from [0, n)."""
+    """Draw an integer uniformly from [0, n)."""
     return int(uniform(rng) * n)
 
 
