@@ -64,7 +64,10 @@ def test_suite_runs_smallest_size(tmp_path: Path) -> None:
         assert record["peak_rss_mib"] > 0
         assert record["seconds"] > 0
     smartplan, highs, cpsat = records
-    assert smartplan["moves_evaluated"] == 20_000
+    # The budget counts annealing and local-search moves; the steepest repair of the start
+    # and the last local-search iteration come on top of it.
+    assert smartplan["moves_evaluated"] >= 20_000
+    assert smartplan["stopped_by"] == "move budget"
     assert highs["status"] in ("optimal", "feasible")
     if highs["status"] == "optimal":
         assert smartplan["cost"] >= highs["bound"] - 1e-9 * max(1.0, highs["cost"])

@@ -99,7 +99,7 @@ def test_alternative_is_cheapest_feasible_move(mixed_plan) -> None:
         if not costs:
             assert row["alternative"] == ""
             continue
-        scale = max(abs(before.cost), 1.0)
+        scale = max(abs(before.cost), abs(after.cost), 1.0)
         assert row["alternative_cost"] == pytest.approx(min(costs), abs=1e-9 * scale)
 
 

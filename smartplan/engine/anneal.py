@@ -28,6 +28,8 @@ from smartplan.engine.rng import below, uniform
 EVALUATED = 0
 ACCEPTED_RELOCATE = 1
 ACCEPTED_SWAP = 2
+ILS_ITERATIONS = 3  # iterated local search: kicks tried
+ILS_ACCEPTED = 4  # and kept
 # Counters are padded to 8 int64 (64 bytes) per chain to avoid false sharing.
 N_COUNTERS = 8
 # An uphill move larger than this many temperatures is rejected without drawing a number
@@ -68,7 +70,7 @@ def anneal_chain(
             if violation > 0:
                 continue
             delta = swap_delta(model, state, u, v)
-            if _accept(violation, delta, temperature, rng):
+            if accept(violation, delta, temperature, rng):
                 swap_apply(model, state, u, v)
                 counters[ACCEPTED_SWAP] += 1
         else:
@@ -79,13 +81,13 @@ def anneal_chain(
             if violation > 0:
                 continue
             delta = relocate_delta(model, state, u, a, b)
-            if _accept(violation, delta, temperature, rng):
+            if accept(violation, delta, temperature, rng):
                 relocate_apply(model, state, u, a, b)
                 counters[ACCEPTED_RELOCATE] += 1
 
 
 @njit(cache=True, inline="always")
-def _accept(violation: int, delta: float, temperature: float, rng: np.ndarray) -> bool:
+def accept(violation: int, delta: float, temperature: float, rng: np.ndarray) -> bool:
     if violation < 0 or delta <= 0.0:
         return True
     if not delta < _REJECT_RATIO * temperature:

@@ -54,6 +54,39 @@ def _balance_change(model: Model, state: State, c: int, a: int, b: int, value: f
 
 
 @njit(cache=True, inline="always")
+def with_weights(model: Model, weights: np.ndarray) -> Model:
+    """The same model with other cost weights (guide weights for a search phase)."""
+    return Model(
+        model.n_territories,
+        model.movable,
+        model.unit_pin,
+        model.bal_values,
+        model.bal_lo,
+        model.bal_hi,
+        model.bal_scale,
+        model.bal_term,
+        model.keep_ptr,
+        model.keep_slot,
+        model.keep_home,
+        model.keep_value,
+        model.keep_scale,
+        model.keep_term,
+        model.group_ptr,
+        model.group_value,
+        model.group_count,
+        model.group_slot,
+        model.group_scale,
+        model.group_term,
+        model.limit_ptr,
+        model.limit_id,
+        model.limit_count,
+        model.limit_min,
+        model.limit_max,
+        weights,
+    )
+
+
+@njit(cache=True, inline="always")
 def relocate_delta(model: Model, state: State, u: int, a: int, b: int) -> float:
     """Weighted cost change of moving unit `u` from territory `a` to territory `b`."""
     delta = 0.0

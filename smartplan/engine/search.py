@@ -1,8 +1,11 @@
-"""The search driver: greedy start, calibrated annealing chains, checkpoints, descent.
+"""The search driver: greedy start, repair, annealing chains, local search, descent.
 
-Python runs once per chunk of moves (1/64 of the budget): it records the cost trace, keeps
-each chain's best plan by lexicographic comparison of the term costs, and checks the time
-limit. The moves themselves run in the compiled kernels.
+Where a scan of every relocation is cheap, steepest descent repairs the greedy start
+(`_repair`), and when a keep gives units a home, iterated local search
+(`smartplan.engine.ils`) takes the last ILS_SHARE of the schedule from each chain's best
+plan. Python runs once per chunk of moves (1/64 of the budget): it records the cost trace,
+keeps each chain's best plan by lexicographic comparison of the term costs, and checks the
+time limit. The moves themselves run in the compiled kernels.
 """
 
 from __future__ import annotations
@@ -19,23 +22,45 @@ from smartplan.engine.anneal import (
     ACCEPTED_RELOCATE,
     ACCEPTED_SWAP,
     EVALUATED,
+    ILS_ACCEPTED,
+    ILS_ITERATIONS,
     N_COUNTERS,
     anneal_chains,
     sample_deltas,
 )
 from smartplan.engine.build import Built
+from smartplan.engine.compare import lexicographic_less
 from smartplan.engine.descent import descend
 from smartplan.engine.greedy import greedy_start
+from smartplan.engine.ils import ils_chains, log_size, max_steps, size_cdf
 from smartplan.engine.kernels import recompute_state
 from smartplan.engine.model import Model, State
 from smartplan.engine.rng import chain_streams
+from smartplan.engine.steepest import relocation_reach, steepest_descent
 
 logger = logging.getLogger("smartplan")
 
 CHUNKS = 64
 SWAP_SHARE = 0.3
-# Relative tolerance when costs are compared term by term.
-COST_EPSILON = 1e-12
+# Share of the schedule (moves, or time under a time limit) that iterated local search
+# takes after annealing, on models where it runs: a keep gives some unit a home, and a
+# scan is cheap.
+ILS_SHARE = 0.8
+# Iterated local search and the steepest repair of the start run when one scan of every
+# relocation costs at most this many move evaluations.
+SCAN_LIMIT = 200_000
+# Temperature of the acceptance test of iterated local search, in end temperatures of the
+# annealing: 10 end temperatures is half the 5th percentile of sampled uphill deltas,
+# about half the cost of moving one account when a keep has the lowest priority.
+ILS_HEAT = 10.0
+# A kick of iterated local search returns 1 to KICK_HOME moved units home, and with
+# probability KICK_RANDOM relocates one unit, drawn by size, to its best territory on flat
+# weights.
+KICK_HOME = 12
+KICK_RANDOM = 0.8
+# Share of repairs that start with the pass on flat weights; the others run only the pass
+# on the true weights, which respects priorities the flat weights ignore.
+FLAT_REPAIR = 0.5
 
 
 @dataclass
@@ -48,6 +73,9 @@ class SearchStats:
     relocations_accepted: int = 0
     swaps_accepted: int = 0
     descent_moves: int = 0
+    repair_moves: int = 0
+    ils_iterations: int = 0  # kicks tried by iterated local search
+    ils_accepted: int = 0  # kicks kept
     seconds: float = 0.0
     anneal_seconds: float = 0.0  # wall time inside the compiled annealing chunks
     anneal_cpu_seconds: float = 0.0  # CPU time of all threads inside those chunks
@@ -76,19 +104,6 @@ def default_moves(n_movable: int) -> int:
     return int(min(max(20_000 * n_movable, 200_000), 50_000_000))
 
 
-def lexicographic_less(a: np.ndarray, b: np.ndarray) -> bool:
-    """True when cost vector `a` is better than `b` in priority order."""
-    for x, y in zip(a, b, strict=True):
-        if x == y:
-            continue
-        margin = COST_EPSILON * max(abs(x), abs(y)) if math.isfinite(x + y) else 0.0
-        if x < y - margin:
-            return True
-        if x > y + margin:
-            return False
-    return False
-
-
 def weighted_cost(model: Model, costs: np.ndarray) -> float:
     return float(np.dot(model.weights, costs))
 
@@ -113,12 +128,17 @@ def run_search(
     stats.greedy_cost = weighted_cost(model, initial.costs)
     rngs = chain_streams(seed, chains + 1)
     t_start, t_end = _calibrate(model, initial, rngs[chains], chains)
+    counters = np.zeros((chains, N_COUNTERS), dtype=np.int64)
+    scan = len(model.movable) * max(model.n_territories - 1, 0) <= SCAN_LIMIT
+    if scan:
+        stats.repair_moves = _repair(model, initial, counters[0])
+        start = initial.assign.copy()
+        initial = recompute_state(model, start)
     stats.t_start, stats.t_end = float(t_start[0]), float(t_end[0])
 
     states = [initial if c == 0 else _copy_state(initial) for c in range(chains)]
     stacked = [_stack_padded(arrays) for arrays in zip(*states, strict=True)]
     lengths = [len(array) for array in initial]
-    counters = np.zeros((chains, N_COUNTERS), dtype=np.int64)
     unreached = np.full_like(initial.costs, np.inf)
     feasible_start = initial.violation[0] == 0
     best_costs = [initial.costs.copy() if feasible_start else unreached for _ in range(chains)]
@@ -128,15 +148,38 @@ def run_search(
     done = 0
     ratio = np.divide(t_end, t_start, out=np.ones(chains), where=t_start > 0)
     schedule = _Schedule(budget, time_limit, started)
+    # Iterated local search trades band gaps against accounts kept at home; without a
+    # home territory annealing does better on its own.
+    homes = bool((built.preferred >= 0).any())
+    switch = 1.0 - ILS_SHARE if scan and homes else 1.0
+    ils: _IteratedLocalSearch | None = None
     while done < budget:
         n = schedule.chunk(done, per_chunk)
-        chunk_start = t_start * ratio ** schedule.progress(done)
-        chunk_end = t_start * ratio ** schedule.progress(done, n)
+        position = schedule.progress(done)
         chunk_started = time.perf_counter()
         chunk_cpu = time.process_time()
-        anneal_chains(
-            model, *stacked, rngs[:chains], n, chunk_start, chunk_end, SWAP_SHARE, counters
-        )
+        evaluated = int(counters[:, EVALUATED].sum())
+        if position < switch:
+            if time_limit is None:
+                n = max(1, min(n, math.ceil(switch * budget) - done))
+            first = position / switch
+            last = min(1.0, schedule.progress(done, n) / switch)
+            anneal_chains(
+                model,
+                *stacked,
+                rngs[:chains],
+                n,
+                t_start * ratio**first,
+                t_start * ratio**last,
+                SWAP_SHARE,
+                counters,
+            )
+        else:
+            if ils is None:
+                ils = _IteratedLocalSearch(model, built.preferred, stacked, lengths, best_assign)
+            ils.run(model, stacked, rngs[:chains], n, t_end * ILS_HEAT, counters)
+        # A chunk of iterated local search can overshoot its share by one iteration.
+        n = max(n, (int(counters[:, EVALUATED].sum()) - evaluated) // chains)
         schedule.record(n, time.perf_counter() - chunk_started)
         stats.anneal_cpu_seconds += time.process_time() - chunk_cpu
         done += n
@@ -146,6 +189,11 @@ def run_search(
             if stacked[5][c][0] == 0 and _improves(costs, stacked[5][c][0], best_costs[c]):
                 best_costs[c] = costs.copy()
                 best_assign[c] = stacked[0][c][: lengths[0]].copy()
+            if ils is not None:
+                found = ils.best_costs[c][: lengths[4]]
+                if lexicographic_less(found, best_costs[c]):
+                    best_costs[c] = found.copy()
+                    best_assign[c] = ils.best_assign[c][: lengths[0]].copy()
             stats.trace.append((elapsed, c, weighted_cost(model, costs)))
         if time_limit is not None and elapsed >= time_limit:
             stats.stopped_by = "time limit"
@@ -181,6 +229,8 @@ def run_search(
     stats.moves_evaluated = int(counters[:, EVALUATED].sum())
     stats.relocations_accepted = int(counters[:, ACCEPTED_RELOCATE].sum())
     stats.swaps_accepted = int(counters[:, ACCEPTED_SWAP].sum())
+    stats.ils_iterations = int(counters[:, ILS_ITERATIONS].sum())
+    stats.ils_accepted = int(counters[:, ILS_ACCEPTED].sum())
     stats.seconds = time.perf_counter() - started
     logger.info(
         "search done: %d moves in %.2f s (%.1f M/s), stopped by %s",
@@ -298,3 +348,96 @@ def _calibrate(
     starts = np.array([hot if c % 2 == 0 else cool for c in range(chains)])
     ends = np.minimum(low / 20.0, starts * 1e-3)
     return starts, np.maximum(ends, starts * 1e-15)
+
+
+def flat_weights(weights: np.ndarray) -> np.ndarray:
+    """Every term at the lowest-priority term's weight (or its own, when lower)."""
+    if weights.shape[0] == 0:
+        return weights.copy()
+    return np.minimum(weights, weights[-1])
+
+
+def _repair(model: Model, state: State, counters: np.ndarray) -> int:
+    """Steepest descent on flat weights, then on the true ones; return the moves applied.
+
+    On flat weights a band gap is worth closing with a unit only when the unit closes
+    more of it than moving the unit costs, so the largest units move first and a keep
+    leaves few accounts away from home.
+    """
+    steps = max_steps(len(state.assign))
+    log_unit = np.zeros(steps, dtype=np.int32)
+    log_from = np.zeros(steps, dtype=np.int32)
+    flat = model._replace(weights=flat_weights(model.weights))
+    applied = steepest_descent(
+        flat, state, steps, log_unit, log_from, 0, counters, relocation_reach(flat)
+    )
+    applied += steepest_descent(
+        model, state, steps, log_unit, log_from, 0, counters, relocation_reach(model)
+    )
+    return applied
+
+
+class _IteratedLocalSearch:
+    """Per-chain arrays of the iterated local search phase (`smartplan.engine.ils`).
+
+    Every chain starts from its best plan so far.
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        preferred: np.ndarray,
+        stacked: list[np.ndarray],
+        lengths: list[int],
+        best_assign: list[np.ndarray],
+    ) -> None:
+        chains = stacked[0].shape[0]
+        for c in range(chains):
+            state = recompute_state(model, best_assign[c])
+            for block, array, length in zip(stacked, state, lengths, strict=True):
+                block[c][:length] = array
+        self.flat = flat_weights(model.weights)
+        self.preferred = np.ascontiguousarray(preferred, dtype=np.int32)
+        self.size_cdf = size_cdf(model)
+        self.reach_flat = relocation_reach(model._replace(weights=self.flat))
+        self.reach = relocation_reach(model)
+        self.steps = max_steps(lengths[0])
+        self.best_assign = stacked[0].copy()
+        self.best_costs = stacked[4].copy()
+        for c in range(chains):
+            if stacked[5][c][0] > 0:
+                self.best_costs[c][: lengths[4]] = np.inf
+        self.before = stacked[4].copy()
+        size = log_size(lengths[0])
+        self.log_unit = np.zeros((chains, size + 16), dtype=np.int32)
+        self.log_from = np.zeros((chains, size + 16), dtype=np.int32)
+
+    def run(
+        self,
+        model: Model,
+        stacked: list[np.ndarray],
+        rngs: np.ndarray,
+        n: int,
+        temperature: np.ndarray,
+        counters: np.ndarray,
+    ) -> None:
+        ils_chains(
+            model,
+            *stacked,
+            rngs,
+            n,
+            temperature,
+            self.flat,
+            self.preferred,
+            self.size_cdf,
+            self.reach_flat,
+            self.reach,
+            self.steps,
+            self.before,
+            self.log_unit,
+            self.log_from,
+            self.best_assign,
+            self.best_costs,
+            counters,
+            (KICK_HOME, KICK_RANDOM, FLAT_REPAIR),
+        )

@@ -130,9 +130,10 @@ def warm_up(cases: Iterable[WarmupCase] = ()) -> dict[str, Any]:
 
 
 def _case_spec(case: WarmupCase) -> PlanSpec:
-    criteria: list[Balance | Keep | Group | Limit] = [
-        Balance(metric="revenue") if case.balance else Keep(owner="owner")
-    ]
+    # A keep gives units a home, so the plan also runs the iterated local search kernels.
+    criteria: list[Balance | Keep | Group | Limit] = (
+        [Balance(metric="revenue"), Keep(owner="owner")] if case.balance else [Keep(owner="owner")]
+    )
     if case.soft_group:
         criteria.append(Group(field="family", mode="soft"))
     if case.limit:

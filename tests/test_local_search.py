@@ -1,0 +1,216 @@
+"""Steepest descent, iterated local search and the priority-order comparison."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from smartplan.encode import encode
+from smartplan.engine.anneal import EVALUATED, ILS_ITERATIONS, N_COUNTERS
+from smartplan.engine.build import build_model
+from smartplan.engine.compare import lexicographic_less
+from smartplan.engine.descent import is_local_optimum
+from smartplan.engine.greedy import greedy_start
+from smartplan.engine.ils import ils_chain, log_size, max_steps, size_cdf
+from smartplan.engine.kernels import (
+    recompute_state,
+    relocate_apply,
+    relocate_delta,
+    relocate_violation,
+)
+from smartplan.engine.rng import chain_streams
+from smartplan.engine.search import flat_weights
+from smartplan.engine.steepest import relocation_reach, steepest_descent
+from smartplan.spec import spec_from_dict
+
+from .conftest import random_accounts
+
+SPEC = {
+    "plan": {"territories": 4, "max_accounts": 14},
+    "accounts": {"owner": "owner"},
+    "criteria": [
+        {"kind": "balance", "metric": "revenue", "tolerance": 0.05},
+        {"kind": "balance", "where": 'tier == "A"', "tolerance": 0.2},
+        {"kind": "keep", "owner": "owner", "where": "revenue > 20", "metric": "revenue"},
+        {"kind": "balance", "metric": "employees", "tolerance": 0.1},
+        {"kind": "keep", "owner": "owner"},
+    ],
+}
+
+
+def _built(seed: int, n: int = 30):
+    accounts = random_accounts(n, seed, territories=4)
+    return build_model(encode(accounts, spec_from_dict(SPEC)))
+
+
+def _start(built, seed: int):
+    model = built.model
+    capacity = np.ones(model.n_territories)
+    return recompute_state(model, greedy_start(model, built.preferred, capacity, seed))
+
+
+def _assert_same_state(model, state, assign) -> None:
+    fresh = recompute_state(model, assign)
+    np.testing.assert_array_equal(state.assign, fresh.assign)
+    np.testing.assert_allclose(state.bal_sums, fresh.bal_sums, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(state.costs, fresh.costs, rtol=1e-9, atol=1e-12)
+    assert state.violation[0] == fresh.violation[0]
+
+
+def _empty_log(n_units: int) -> tuple[np.ndarray, np.ndarray]:
+    size = log_size(n_units)
+    return np.zeros(size, dtype=np.int32), np.zeros(size, dtype=np.int32)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_steepest_ends_at_local_optimum(seed: int) -> None:
+    built = _built(seed)
+    model = built.model
+    state = _start(built, seed)
+    log_unit, log_from = _empty_log(len(state.assign))
+    counters = np.zeros(N_COUNTERS, dtype=np.int64)
+    steps = max_steps(len(state.assign))
+    n_log = steepest_descent(
+        model, state, steps, log_unit, log_from, 0, counters, relocation_reach(model)
+    )
+    assert n_log < steps
+    assert state.violation[0] == 0
+    assert is_local_optimum(model, state)
+    assert counters[EVALUATED] > 0
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_steepest_log_undoes_exactly(seed: int) -> None:
+    built = _built(seed)
+    model = built.model
+    state = _start(built, seed)
+    original = state.assign.copy()
+    log_unit, log_from = _empty_log(len(state.assign))
+    counters = np.zeros(N_COUNTERS, dtype=np.int64)
+    flat = model._replace(weights=flat_weights(model.weights))
+    steps = max_steps(len(state.assign))
+    n_log = steepest_descent(
+        flat, state, steps, log_unit, log_from, 0, counters, relocation_reach(flat)
+    )
+    _assert_same_state(model, state, state.assign.copy())
+    for k in range(n_log - 1, -1, -1):
+        u = log_unit[k]
+        relocate_apply(model, state, u, state.assign[u], log_from[k])
+    _assert_same_state(model, state, original)
+
+
+def test_reach_bounds_every_skipped_move() -> None:
+    """A unit at home whose keep cost reaches its bound has no improving relocation.
+
+    Only flat weights make a keep cost that large; the test checks that some units were
+    skipped in all, so it cannot pass without looking at one.
+    """
+    checked = 0
+    for seed in range(30):
+        built = _built(seed)
+        model = built.model._replace(weights=flat_weights(built.model.weights))
+        state = _start(built, seed)
+        rng = np.random.default_rng(seed)
+        for _ in range(10):
+            u = int(rng.choice(model.movable))
+            b = int(rng.integers(model.n_territories))
+            a = int(state.assign[u])
+            if a != b and relocate_violation(model, state, u, a, b) <= 0:
+                relocate_apply(model, state, u, a, b)
+        reach = relocation_reach(model)
+        for i, u in enumerate(model.movable):
+            a = int(state.assign[u])
+            entries = range(model.keep_ptr[u], model.keep_ptr[u + 1])
+            if not entries or any(model.keep_home[e] != a for e in entries):
+                continue
+            slots = [model.keep_slot[e] for e in entries]
+            leaving = sum(
+                model.weights[model.keep_term[slot]] * model.keep_value[e] * model.keep_scale[slot]
+                for e, slot in zip(entries, slots, strict=True)
+            )
+            if leaving < reach[i]:
+                continue
+            checked += 1
+            for b in range(model.n_territories):
+                if b != a:
+                    assert relocate_delta(model, state, u, a, b) >= -1e-12
+    assert checked >= 10
+
+
+def _run_ils(built, state, seed: int, moves: int):
+    model = built.model
+    n_units = len(state.assign)
+    best_assign = state.assign.copy()
+    best_costs = state.costs.copy()
+    log_unit, log_from = _empty_log(n_units)
+    counters = np.zeros(N_COUNTERS, dtype=np.int64)
+    flat = flat_weights(model.weights)
+    ils_chain(
+        model,
+        flat,
+        built.preferred.astype(np.int32),
+        size_cdf(model),
+        relocation_reach(model._replace(weights=flat)),
+        relocation_reach(model),
+        state,
+        chain_streams(seed, 1)[0],
+        moves,
+        1e-4,
+        max_steps(n_units),
+        np.zeros_like(state.costs),
+        log_unit,
+        log_from,
+        best_assign,
+        best_costs,
+        counters,
+        (6, 0.8, 0.5),
+    )
+    return best_assign, best_costs, counters
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_ils_keeps_consistent_state_and_best(seed: int) -> None:
+    built = _built(seed)
+    model = built.model
+    state = _start(built, seed)
+    start_costs = state.costs.copy()
+    best_assign, best_costs, counters = _run_ils(built, state, seed, 20_000)
+    assert counters[ILS_ITERATIONS] > 0
+    assert counters[EVALUATED] >= 20_000
+    # The chain's own sums and costs still match a recomputation after every undo.
+    _assert_same_state(model, state, state.assign.copy())
+    # The best plan is what its costs say, and never worse than the start.
+    best = recompute_state(model, best_assign)
+    np.testing.assert_allclose(best.costs, best_costs, rtol=1e-9, atol=1e-12)
+    assert best.violation[0] == 0
+    assert not lexicographic_less(start_costs, best.costs)
+
+
+def test_ils_is_reproducible() -> None:
+    built = _built(5, n=40)
+    first = _run_ils(built, _start(built, 5), 9, 30_000)
+    second = _run_ils(built, _start(built, 5), 9, 30_000)
+    np.testing.assert_array_equal(first[0], second[0])
+    np.testing.assert_array_equal(first[1], second[1])
+
+
+def test_compare_reads_priority_order() -> None:
+    assert lexicographic_less(np.array([0.0, 5.0]), np.array([0.1, 0.0]))
+    assert not lexicographic_less(np.array([0.1, 0.0]), np.array([0.0, 5.0]))
+    assert lexicographic_less(np.array([0.0, 1.0]), np.array([0.0, 2.0]))
+    assert not lexicographic_less(np.array([0.0, 2.0]), np.array([0.0, 2.0]))
+
+
+def test_compare_ignores_rounding_noise() -> None:
+    # A sum of many float updates leaves about 1e-17 where the true cost is 0.
+    assert not lexicographic_less(np.array([-7e-18, 0.5]), np.array([0.0, 0.1]))
+    assert lexicographic_less(np.array([7e-18, 0.1]), np.array([0.0, 0.5]))
+
+
+def test_compare_finite_beats_unreached() -> None:
+    assert lexicographic_less(np.array([3.0, 1.0]), np.array([np.inf, np.inf]))
+    assert not lexicographic_less(np.array([np.inf, np.inf]), np.array([3.0, 1.0]))
