@@ -292,13 +292,27 @@ def plot(by_size: dict[str, list[Record]], path: Path) -> list[str]:
     return sizes
 
 
+def _commits(records: list[Record]) -> str:
+    """Name the commit of each solver's runs, for example "SmartPlan at 02f7f16"."""
+    names = {"smartplan": "SmartPlan", "smartplan-cli": "SmartPlan CLI", "highs": "HiGHS"}
+    names |= {"cp-sat": "CP-SAT", "moves-bound": "LP bound"}
+    by_commit: dict[str, list[str]] = defaultdict(list)
+    for record in records:
+        name = names.get(record["solver"], record["solver"])
+        commit = record.get("commit", "?")
+        if name not in by_commit[commit]:
+            by_commit[commit].append(name)
+    parts = [f"{', '.join(solvers)} at commit {commit}" for commit, solvers in by_commit.items()]
+    return "; ".join(parts)
+
+
 def tables(by_size: dict[str, list[Record]]) -> list[str]:
     lines: list[str] = []
     for size in sorted(by_size, key=lambda s: SIZE_ORDER.index(s) if s in SIZE_ORDER else 99):
         records = latest(by_size[size])
         first = records[0]
         lines += [
-            f"_{size}: commit {first.get('commit', '?')}, {first.get('machine', {}).get('cores')} "
+            f"_{size}: {_commits(records)}, {first.get('machine', {}).get('cores')} "
             f"cores ({first.get('machine', {}).get('cpu', '?')}), "
             f"{first.get('machine', {}).get('memory_gib')} GiB; load average at the starts "
             f"{min(r['load_average'] for r in records):.1f} to "

@@ -105,8 +105,8 @@ def test_steepest_log_undoes_exactly(seed: int) -> None:
 def test_reach_bounds_every_skipped_move() -> None:
     """A unit at home whose keep cost reaches its bound has no improving relocation.
 
-    Only flat weights make a keep cost that large; the test checks that some units were
-    skipped in all, so it cannot pass without looking at one.
+    Only flat weights make a keep cost that large. The test requires that some units pass
+    the check at all, so it cannot pass without looking at one.
     """
     checked = 0
     for seed in range(30):
@@ -183,7 +183,7 @@ def test_ils_keeps_consistent_state_and_best(seed: int) -> None:
     assert counters[EVALUATED] >= 20_000
     # The chain's own sums and costs still match a recomputation after every undo.
     _assert_same_state(model, state, state.assign.copy())
-    # The best plan is what its costs say, and never worse than the start.
+    # The best plan's recomputed costs match the recorded ones and are no worse than the start.
     best = recompute_state(model, best_assign)
     np.testing.assert_allclose(best.costs, best_costs, rtol=1e-9, atol=1e-12)
     assert best.violation[0] == 0

@@ -8,7 +8,7 @@ import numpy as np
 from numba import njit
 
 # Two term costs count as equal when they differ by less than EQUAL times the larger, or
-# by less than NOISE: term costs are shares of a total, and a sum of many float updates
+# by less than NOISE. Term costs are shares of a total, and a sum of many float updates
 # drifts by about 1e-16 per update around a true 0.
 EQUAL = 1e-12
 NOISE = 1e-12

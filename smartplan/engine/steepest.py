@@ -34,9 +34,9 @@ def steepest_descent(
 ) -> int:
     """Apply best relocations until none improves or `max_steps` were applied.
 
-    `reach[i]` bounds the cost decrease of any relocation of movable unit i apart from its
-    keep terms (`relocation_reach`); a unit at home whose keep terms would cost more when
-    it leaves is skipped without evaluating its moves.
+    `reach[i]` bounds the cost decrease of any relocation of movable unit i, keep terms
+    aside (see `relocation_reach`). A unit at home whose keep terms would cost more than
+    that when it leaves cannot improve, so its moves are not evaluated.
 
     A relocation that would raise the limit violation is never taken; one that lowers it
     is preferred to any other. Each applied relocation is appended to `log_unit` and
