@@ -48,6 +48,8 @@ def test_suite_runs_smallest_size(tmp_path: Path) -> None:
             "5",
             "--smartplan-moves",
             "20000",
+            "--smartplan-seeds",
+            "1",
             "--threads",
             "1",
             "--instances",
