@@ -16,6 +16,13 @@ import click
 import numpy as np
 import pandas as pd
 
+from smartplan.cli_options import (
+    moves_option,
+    seed_option,
+    sheet_option,
+    spec_option,
+    time_limit_option,
+)
 from smartplan.errors import InputError, SmartPlanError, SmartPlanWarning
 
 EXIT_ERROR = 2
@@ -56,42 +63,21 @@ def main(verbose: bool) -> None:
 
 @main.command()
 @click.argument("accounts", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--spec",
-    "spec_path",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Plan spec (TOML).",
-)
+@spec_option("Plan spec (TOML).")
 @click.option(
     "--out",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
     help="Plan file to write: .csv, .parquet or .xlsx.",
 )
-@click.option(
-    "--seed",
-    type=click.IntRange(min=0),
-    default=None,
-    help="Random seed, an integer >= 0 (overrides plan.seed; default 0).",
-)
-@click.option(
-    "--time-limit",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    help="Stop the search after this many seconds.",
-)
-@click.option(
-    "--moves",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Moves per chain (overrides search.moves).",
-)
+@seed_option()
+@time_limit_option("Stop the search after this many seconds.")
+@moves_option("Moves per chain (overrides search.moves).")
 @click.option(
     "--chains",
     type=click.IntRange(min=1),
     default=None,
-    help="Annealing chains run in parallel (overrides search.chains).",
+    help="Search chains run in parallel (overrides search.chains).",
 )
 @click.option(
     "--scorecard",
@@ -100,7 +86,7 @@ def main(verbose: bool) -> None:
     default=None,
     help="Scorecard file (.json or .csv); default: next to the plan.",
 )
-@click.option("--sheet", default=None, help="Sheet name when ACCOUNTS is an .xlsx file.")
+@sheet_option()
 @click.option(
     "--relax",
     is_flag=True,
@@ -181,13 +167,7 @@ def plan(
 
 @main.command("score")
 @click.argument("accounts", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--spec",
-    "spec_path",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Plan spec (TOML) whose criteria are measured.",
-)
+@spec_option("Plan spec (TOML) whose criteria are measured.")
 @click.option(
     "--plan",
     "plan_path",
@@ -207,7 +187,7 @@ def plan(
     default=None,
     help="Write the scorecard here (.json or .csv).",
 )
-@click.option("--sheet", default=None, help="Sheet name when ACCOUNTS is an .xlsx file.")
+@sheet_option()
 def score_command(
     accounts: Path,
     spec_path: Path,

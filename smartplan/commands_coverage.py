@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
+from smartplan.cli_options import moves_option, seed_option, sheet_option, spec_option
 from smartplan.coverage import Absence, Coverage, CoverResult, cover, parse_day
 from smartplan.coverage.absence import absence_of
 from smartplan.errors import InputError
@@ -29,13 +30,7 @@ _COVERAGE_SUFFIXES = (".csv", ".parquet", ".pq")
     type=click.Path(dir_okay=False, path_type=Path),
     help="Accounts table the plan was made from.",
 )
-@click.option(
-    "--spec",
-    "spec_path",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Plan spec (TOML) whose balance criteria share out the accounts.",
-)
+@spec_option("Plan spec (TOML) whose balance criteria share out the accounts.")
 @click.option("--absent", "territory", required=True, help="Id of the absent territory.")
 @click.option("--start", required=True, help="First day of the absence, YYYY-MM-DD.")
 @click.option(
@@ -55,25 +50,15 @@ _COVERAGE_SUFFIXES = (".csv", ".parquet", ".pq")
     default=None,
     help="Territory that takes the accounts over for good on the end date; may be a new id.",
 )
-@click.option(
-    "--seed",
-    type=click.IntRange(min=0),
-    default=None,
-    help="Random seed, an integer >= 0 (overrides plan.seed; default 0).",
-)
-@click.option(
-    "--moves",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Moves per chain of each sub-plan (overrides search.moves).",
-)
+@seed_option()
+@moves_option("Moves per chain of each sub-plan (overrides search.moves).")
 @click.option(
     "--out",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
     help="Coverage file to write: .csv or .parquet.",
 )
-@click.option("--sheet", default=None, help="Sheet name when ACCOUNTS is an .xlsx file.")
+@sheet_option()
 def cover_command(
     plan_path: Path,
     accounts_path: Path,

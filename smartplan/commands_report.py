@@ -7,19 +7,14 @@ from pathlib import Path
 import click
 
 from smartplan.accounts_file import errors_name_file
+from smartplan.cli_options import sheet_option, spec_option
 from smartplan.errors import InputError
 from smartplan.plan_file import PlanAssignment
 
 REPORT_SUFFIXES = (".html", ".htm")
 
 _accounts_argument = click.argument("accounts", type=click.Path(dir_okay=False, path_type=Path))
-_spec_option = click.option(
-    "--spec",
-    "spec_path",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Plan spec (TOML) the plan was made with.",
-)
+_spec_option = spec_option("Plan spec (TOML) the plan was made with.")
 _plan_option = click.option(
     "--plan",
     "plan_path",
@@ -27,9 +22,7 @@ _plan_option = click.option(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Plan file written by `smartplan plan` (account_id, territory).",
 )
-_sheet_option = click.option(
-    "--sheet", default=None, help="Sheet name when ACCOUNTS is an .xlsx file."
-)
+_sheet_option = sheet_option()
 
 
 @click.command("explain")

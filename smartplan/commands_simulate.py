@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 import pandas as pd
 
+from smartplan.cli_options import moves_option, sheet_option, spec_option, time_limit_option
 from smartplan.errors import InputError
 
 if TYPE_CHECKING:
@@ -18,13 +19,7 @@ if TYPE_CHECKING:
 
 @click.command("simulate")
 @click.argument("accounts", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--spec",
-    "spec_path",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Base plan spec (TOML); it runs as the variant named base.",
-)
+@spec_option("Base plan spec (TOML); it runs as the variant named base.")
 @click.option(
     "--territories",
     required=True,
@@ -45,18 +40,8 @@ if TYPE_CHECKING:
     help="Another spec, or a partial TOML layered over the base spec (tables merge key by "
     "key, [[criteria]] replaces the base's criteria). Named by its file stem. Repeatable.",
 )
-@click.option(
-    "--moves",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Moves per chain of every run (overrides search.moves).",
-)
-@click.option(
-    "--time-limit",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    help="Stop each run after this many seconds.",
-)
+@moves_option("Moves per chain of every run (overrides search.moves).")
+@time_limit_option("Stop each run after this many seconds.")
 @click.option(
     "--out",
     required=True,
@@ -81,7 +66,7 @@ if TYPE_CHECKING:
     default=None,
     help="Run on a Dask LocalCluster of this many workers on 127.0.0.1.",
 )
-@click.option("--sheet", default=None, help="Sheet name when ACCOUNTS is an .xlsx file.")
+@sheet_option()
 @click.option("--quiet", is_flag=True, help="Show no progress bar and print no summary table.")
 def simulate_command(
     accounts: Path,
