@@ -1,4 +1,4 @@
-"""Click options that several `smartplan` commands share; each command gives its own help."""
+"""Click options that several `smartplan` commands share. Each command gives its own help."""
 
 from __future__ import annotations
 

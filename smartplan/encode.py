@@ -134,6 +134,9 @@ def encode(accounts: pd.DataFrame, spec: PlanSpec) -> Encoding:
             stacklevel=2,
         )
     home = _territory_column(frame, spec.owner_column, index_of, "owner", strict=False)
+    owners: dict[str, np.ndarray] = {}
+    if spec.owner_column is not None:
+        owners[spec.owner_column] = home
     pin, pin_reason = _pins(frame, spec, index_of, home)
     children = _children(frame, spec, ids)
 
@@ -178,11 +181,12 @@ def encode(accounts: pd.DataFrame, spec: PlanSpec) -> Encoding:
                 )
             )
         elif isinstance(criterion, Keep):
-            owner = (
-                home
-                if criterion.owner == spec.owner_column
-                else _territory_column(frame, criterion.owner, index_of, "owner", strict=False)
-            )
+            # Each owner column is read once, so unknown owners are reported once.
+            if criterion.owner not in owners:
+                owners[criterion.owner] = _territory_column(
+                    frame, criterion.owner, index_of, "owner", strict=False
+                )
+            owner = owners[criterion.owner]
             counted = np.where(mask, owner, -1).astype(np.int32)
             if criterion.mode == "hard":
                 newly = (counted >= 0) & (pin < 0)

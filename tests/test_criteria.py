@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from smartplan import InfeasibleError, InputError, SpecError, solve, spec_from_dict
+from smartplan.errors import SmartPlanWarning
 
 from .conftest import random_accounts
 
@@ -189,3 +190,30 @@ def test_limit_for_listed_territories() -> None:
     assert tier_a.get("T02", 0) <= 3
     assert tier_a.sum() == (accounts["tier"] == "A").sum()
     assert tier_a[["T03", "T04"]].sum() >= tier_a.sum() - 6
+
+
+def test_unknown_owner_warns_once_per_column() -> None:
+    accounts = pd.DataFrame(
+        {
+            "account_id": ["a", "b", "c", "d"],
+            "revenue": [1.0, 2.0, 3.0, 4.0],
+            "owner": ["T01", "T02", "T02", "T01"],
+            "manager": ["T01", "Z99", "T02", "T01"],
+        }
+    )
+    spec = spec_from_dict(
+        _spec(
+            [
+                {"kind": "balance", "metric": "revenue"},
+                {"kind": "keep", "owner": "manager", "where": "revenue > 2"},
+                {"kind": "keep", "owner": "manager"},
+            ],
+            territories=2,
+            accounts={"owner": "owner"},
+        )
+    )
+    with pytest.warns(SmartPlanWarning) as caught:
+        solve(accounts, spec, seed=0, moves=1_000)
+    messages = [str(warning.message) for warning in caught if "'Z99'" in str(warning.message)]
+    assert len(messages) == 1
+    assert "no home territory" in messages[0]
