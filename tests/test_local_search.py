@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,9 +25,12 @@ from smartplan.engine.kernels import (
 from smartplan.engine.rng import chain_streams
 from smartplan.engine.search import flat_weights
 from smartplan.engine.steepest import relocation_reach, steepest_descent
+from smartplan.plan import solve
 from smartplan.spec import spec_from_dict
 
 from .conftest import random_accounts
+
+UNLIMITED = np.iinfo(np.int64).max
 
 SPEC = {
     "plan": {"territories": 4, "max_accounts": 14},
@@ -73,7 +79,7 @@ def test_steepest_ends_at_local_optimum(seed: int) -> None:
     counters = np.zeros(N_COUNTERS, dtype=np.int64)
     steps = max_steps(len(state.assign))
     n_log = steepest_descent(
-        model, state, steps, log_unit, log_from, 0, counters, relocation_reach(model)
+        model, state, steps, log_unit, log_from, 0, counters, relocation_reach(model), UNLIMITED
     )
     assert n_log < steps
     assert state.violation[0] == 0
@@ -93,7 +99,7 @@ def test_steepest_log_undoes_exactly(seed: int) -> None:
     flat = model._replace(weights=flat_weights(model.weights))
     steps = max_steps(len(state.assign))
     n_log = steepest_descent(
-        flat, state, steps, log_unit, log_from, 0, counters, relocation_reach(flat)
+        flat, state, steps, log_unit, log_from, 0, counters, relocation_reach(flat), UNLIMITED
     )
     _assert_same_state(model, state, state.assign.copy())
     for k in range(n_log - 1, -1, -1):
@@ -214,3 +220,62 @@ def test_compare_ignores_rounding_noise() -> None:
 def test_compare_finite_beats_unreached() -> None:
     assert lexicographic_less(np.array([3.0, 1.0]), np.array([np.inf, np.inf]))
     assert not lexicographic_less(np.array([np.inf, np.inf]), np.array([3.0, 1.0]))
+
+
+def test_ils_ends_when_no_move_is_possible() -> None:
+    """Every account at home, every territory at its cap, a keep only: nothing can move.
+
+    The search used to spin forever here, so the plan runs in a subprocess with a timeout.
+    """
+    code = """
+import numpy as np, pandas as pd
+from smartplan import solve, spec_from_dict
+accounts = pd.DataFrame({
+    "account_id": [f"A{i}" for i in range(10)],
+    "revenue": np.arange(1.0, 11.0),
+    "owner": ["T01", "T02"] * 5,
+})
+spec = spec_from_dict({
+    "plan": {"territories": 2, "max_accounts": 5},
+    "accounts": {"owner": "owner"},
+    "criteria": [{"kind": "keep", "owner": "owner"}],
+})
+plan = solve(accounts, spec, seed=1, moves=1000)
+print(int(plan.assignment["moved"].sum()), plan.stats.ils_iterations)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=600, check=True
+    )
+    moved, iterations = (int(word) for word in done.stdout.split())
+    assert moved == 0
+    assert iterations > 0
+
+
+def test_repair_and_ils_keep_to_the_budget() -> None:
+    """A start far from the bands: the repair and each local-search chunk respect the budget.
+
+    80% of 20,000 accounts start in one of 2 territories, so a full repair would take
+    thousands of scans of 20,000 relocations.
+    """
+    accounts = random_accounts(20_000, 3, territories=2)
+    rng = np.random.default_rng(0)
+    accounts["owner"] = np.where(rng.random(len(accounts)) < 0.8, "T01", "T02")
+    spec = spec_from_dict(
+        {
+            "plan": {"territories": 2},
+            "accounts": {"owner": "owner"},
+            "criteria": [
+                {"kind": "keep", "owner": "owner"},
+                {"kind": "balance", "tolerance": 0.02},
+                {"kind": "balance", "metric": "revenue", "tolerance": 0.02},
+            ],
+        }
+    )
+    budget = 400_000
+    plan = solve(accounts, spec, seed=1, moves=budget, chains=2)
+    stats = plan.stats
+    assert stats.ils_iterations > 0
+    # The repair may use 1/5 of one chain's budget, and a chunk may end one scan and one
+    # kick late: 2 descents of 20,000 evaluations each, per chunk and chain.
+    slack = budget // 5 + 64 * 2 * 2 * 20_000
+    assert stats.moves_evaluated <= 2 * budget + slack

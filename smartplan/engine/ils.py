@@ -95,17 +95,32 @@ def ils_chain(
     stop = counters[EVALUATED] + n_moves
     while counters[EVALUATED] < stop:
         counters[ILS_ITERATIONS] += 1
+        # Every iteration counts, so the loop ends even where no move is possible.
+        counters[EVALUATED] += 1
         before[:] = state.costs
         violation_before = state.violation[0]
         n_log = _kick(
-            model, guided, preferred, size_cdf, state, rng, log_unit, log_from, kick[0], kick[1]
+            model,
+            guided,
+            preferred,
+            size_cdf,
+            state,
+            rng,
+            log_unit,
+            log_from,
+            kick[0],
+            kick[1],
+            counters,
         )
-        counters[EVALUATED] += n_log
+        # The descents stop once the chunk's evaluations are spent, so an iteration cannot
+        # run far past its chunk; the acceptance test below applies to a partial repair too.
         if uniform(rng) < kick[2]:
             n_log = steepest_descent(
-                guided, state, steps, log_unit, log_from, n_log, counters, reach_flat
+                guided, state, steps, log_unit, log_from, n_log, counters, reach_flat, stop
             )
-        n_log = steepest_descent(model, state, steps, log_unit, log_from, n_log, counters, reach)
+        n_log = steepest_descent(
+            model, state, steps, log_unit, log_from, n_log, counters, reach, stop
+        )
         worse = state.violation[0] > violation_before or (
             state.violation[0] == violation_before and lexicographic_less(before, state.costs)
         )
@@ -138,6 +153,7 @@ def _kick(
     log_from: np.ndarray,
     kick_home: int,
     kick_random: float,
+    counters: np.ndarray,
 ) -> int:
     """Return up to `kick_home` moved units home and maybe relocate a large one.
 
@@ -151,6 +167,7 @@ def _kick(
     for _ in range(DRAWS):
         if returned == count:
             break
+        counters[EVALUATED] += 1
         u = movable[below(rng, n_movable)]
         home = preferred[u]
         a = state.assign[u]
@@ -173,6 +190,7 @@ def _kick(
         a = state.assign[u]
         best_b = -1
         best_delta = math.inf
+        counters[EVALUATED] += model.n_territories - 1
         for b in range(model.n_territories):
             if b == a or relocate_violation(guided, state, u, a, b) > 0:
                 continue

@@ -31,8 +31,10 @@ def steepest_descent(
     log_n: int,
     counters: np.ndarray,
     reach: np.ndarray,
+    max_evaluated: int,
 ) -> int:
-    """Apply best relocations until none improves or `max_steps` were applied.
+    """Apply best relocations until none improves, `max_steps` were applied, or the move
+    evaluations counted in `counters` reach `max_evaluated` (checked before each scan).
 
     `reach[i]` bounds the cost decrease of any relocation of movable unit i, keep terms
     aside (see `relocation_reach`). A unit at home whose keep terms would cost more than
@@ -46,6 +48,8 @@ def steepest_descent(
     movable = model.movable
     n_territories = model.n_territories
     for _ in range(max_steps):
+        if counters[EVALUATED] >= max_evaluated:
+            break
         best_u = -1
         best_b = -1
         best_delta = IMPROVEMENT
@@ -55,6 +59,8 @@ def steepest_descent(
             u = movable[i]
             a = state.assign[u]
             if state.violation[0] == 0 and _leaving_cost(model, u, a) >= reach[i]:
+                # The bound test counts as one evaluation, so every scan counts.
+                evaluated += 1
                 continue
             evaluated += n_territories - 1
             for b in range(n_territories):
