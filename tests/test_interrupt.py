@@ -26,8 +26,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 # One chain, 1 billion moves: more than a minute of search at the fastest rate measured on
-# this example (about 15 million moves per second, most of them local-search scans), in
-# chunks of 1/64 of the budget, so a stop request is honoured within one chunk.
+# this example (about 15 million moves per second, most of them local-search scans). The
+# search runs in chunks of 1/64 of the budget, so a stop request is honoured within one.
 MOVES = "1000000000"
 STARTED = "planning; press Ctrl-C"
 STOPPING = "stopping after the current chunk of moves"

@@ -32,7 +32,7 @@ from smartplan.engine.kernels import (
 )
 from smartplan.engine.model import Model, State
 from smartplan.engine.rng import below, uniform
-from smartplan.engine.steepest import steepest_descent
+from smartplan.engine.steepest import logged_relocate, steepest_descent
 
 # Tries to draw a moved unit before a kick gives up looking.
 DRAWS = 64
@@ -78,13 +78,15 @@ def ils_chain(
     best_assign: np.ndarray,
     best_costs: np.ndarray,
     counters: np.ndarray,
-    kick: tuple[int, float, float],
+    tuning: tuple[int, float, float],
 ) -> None:
     """Iterate kicks and repairs until `n_moves` more move evaluations are counted.
 
     `flat` is the flat weights and `preferred` the home territory of each unit (-1 for
     none). `before` is scratch room for term costs. `best_assign` and `best_costs` are the
-    best plan with no limit violation, kept from call to call.
+    best plan with no limit violation, kept from call to call. `tuning` is the most units a
+    kick returns home, the share of kicks that relocate a large unit, and the share of
+    repairs that start with a pass on flat weights.
     """
     movable = model.movable
     n_movable = movable.shape[0]
@@ -108,13 +110,13 @@ def ils_chain(
             rng,
             log_unit,
             log_from,
-            kick[0],
-            kick[1],
+            tuning[0],
+            tuning[1],
             counters,
         )
         # The descents stop once the chunk's evaluations are spent, so an iteration cannot
-        # run far past its chunk; the acceptance test below applies to a partial repair too.
-        if uniform(rng) < kick[2]:
+        # run far past its chunk. The acceptance test below works on a partial repair too.
+        if uniform(rng) < tuning[2]:
             n_log = steepest_descent(
                 guided, state, steps, log_unit, log_from, n_log, counters, reach_flat, stop
             )
@@ -174,15 +176,15 @@ def _kick(
         if home < 0 or home == a:
             continue
         if relocate_violation(model, state, u, a, home) <= 0:
-            n_log = _logged_relocate(model, state, u, home, log_unit, log_from, n_log)
+            n_log = logged_relocate(model, state, u, home, log_unit, log_from, n_log)
             returned += 1
             continue
         # A limit blocks the way home: swap with a unit of the home territory instead.
         v = movable[below(rng, n_movable)]
         if state.assign[v] != home or swap_violation(model, state, u, v) > 0:
             continue
-        n_log = _logged_relocate(model, state, u, home, log_unit, log_from, n_log)
-        n_log = _logged_relocate(model, state, v, a, log_unit, log_from, n_log)
+        n_log = logged_relocate(model, state, u, home, log_unit, log_from, n_log)
+        n_log = logged_relocate(model, state, v, a, log_unit, log_from, n_log)
         returned += 1
     if uniform(rng) < kick_random:
         i = np.searchsorted(size_cdf, uniform(rng) * size_cdf[n_movable - 1], side="right")
@@ -199,24 +201,8 @@ def _kick(
                 best_b = b
                 best_delta = delta
         if best_b >= 0:
-            n_log = _logged_relocate(model, state, u, best_b, log_unit, log_from, n_log)
+            n_log = logged_relocate(model, state, u, best_b, log_unit, log_from, n_log)
     return n_log
-
-
-@njit(cache=True, inline="always")
-def _logged_relocate(
-    model: Model,
-    state: State,
-    u: int,
-    b: int,
-    log_unit: np.ndarray,
-    log_from: np.ndarray,
-    n_log: int,
-) -> int:
-    log_unit[n_log] = u
-    log_from[n_log] = state.assign[u]
-    relocate_apply(model, state, u, state.assign[u], b)
-    return n_log + 1
 
 
 @njit(cache=True, parallel=True)
@@ -243,7 +229,7 @@ def ils_chains(
     best_assign: np.ndarray,
     best_costs: np.ndarray,
     counters: np.ndarray,
-    kick: tuple[int, float, float],
+    tuning: tuple[int, float, float],
 ) -> None:
     """Run `ils_chain` on every chain in parallel; per-chain arrays have the chain first."""
     for chain in prange(assign.shape[0]):
@@ -273,5 +259,5 @@ def ils_chains(
             best_assign[chain],
             best_costs[chain],
             counters[chain],
-            kick,
+            tuning,
         )

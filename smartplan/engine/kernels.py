@@ -62,7 +62,7 @@ def _balance_change(model: Model, state: State, c: int, a: int, b: int, value: f
 
 @njit(cache=True, inline="always")
 def with_weights(model: Model, weights: np.ndarray) -> Model:
-    """The same model with other cost weights (guide weights for a search phase)."""
+    """Return the same model with other cost weights (guide weights of a search phase)."""
     return Model(
         model.n_territories,
         model.movable,

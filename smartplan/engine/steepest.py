@@ -33,8 +33,10 @@ def steepest_descent(
     reach: np.ndarray,
     max_evaluated: int,
 ) -> int:
-    """Apply best relocations until none improves, `max_steps` were applied, or the move
-    evaluations counted in `counters` reach `max_evaluated` (checked before each scan).
+    """Apply the best relocation, scan after scan, until none improves.
+
+    The descent also stops after `max_steps` relocations, or before a scan once the move
+    evaluations counted in `counters` reach `max_evaluated`.
 
     `reach[i]` bounds the cost decrease of any relocation of movable unit i, keep terms
     aside (see `relocation_reach`). A unit at home whose keep terms would cost more than
@@ -78,11 +80,25 @@ def steepest_descent(
         counters[EVALUATED] += evaluated
         if best_u < 0:
             break
-        log_unit[log_n] = best_u
-        log_from[log_n] = state.assign[best_u]
-        log_n += 1
-        relocate_apply(model, state, best_u, state.assign[best_u], best_b)
+        log_n = logged_relocate(model, state, best_u, best_b, log_unit, log_from, log_n)
     return log_n
+
+
+@njit(cache=True, inline="always")
+def logged_relocate(
+    model: Model,
+    state: State,
+    u: int,
+    b: int,
+    log_unit: np.ndarray,
+    log_from: np.ndarray,
+    n_log: int,
+) -> int:
+    """Move unit `u` to territory `b`, append the move to the undo log, return its length."""
+    log_unit[n_log] = u
+    log_from[n_log] = state.assign[u]
+    relocate_apply(model, state, u, state.assign[u], b)
+    return n_log + 1
 
 
 @njit(cache=True, inline="always")
