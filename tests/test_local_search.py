@@ -24,7 +24,7 @@ from smartplan.engine.kernels import (
 )
 from smartplan.engine.rng import chain_streams
 from smartplan.engine.search import flat_weights
-from smartplan.engine.steepest import relocation_reach, steepest_descent
+from smartplan.engine.steepest import has_negative_values, relocation_reach, steepest_descent
 from smartplan.plan import solve
 from smartplan.spec import spec_from_dict
 
@@ -79,7 +79,16 @@ def test_steepest_ends_at_local_optimum(seed: int) -> None:
     counters = np.zeros(N_COUNTERS, dtype=np.int64)
     steps = max_steps(len(state.assign))
     n_log = steepest_descent(
-        model, state, steps, log_unit, log_from, 0, counters, relocation_reach(model), UNLIMITED
+        model,
+        state,
+        steps,
+        log_unit,
+        log_from,
+        0,
+        counters,
+        relocation_reach(model),
+        has_negative_values(model),
+        UNLIMITED,
     )
     assert n_log < steps
     assert state.violation[0] == 0
@@ -99,13 +108,133 @@ def test_steepest_log_undoes_exactly(seed: int) -> None:
     flat = model._replace(weights=flat_weights(model.weights))
     steps = max_steps(len(state.assign))
     n_log = steepest_descent(
-        flat, state, steps, log_unit, log_from, 0, counters, relocation_reach(flat), UNLIMITED
+        flat,
+        state,
+        steps,
+        log_unit,
+        log_from,
+        0,
+        counters,
+        relocation_reach(flat),
+        has_negative_values(flat),
+        UNLIMITED,
     )
     _assert_same_state(model, state, state.assign.copy())
     for k in range(n_log - 1, -1, -1):
         u = log_unit[k]
         relocate_apply(model, state, u, state.assign[u], log_from[k])
     _assert_same_state(model, state, original)
+
+
+def _best_relocation(model, state) -> tuple[int, int]:
+    """The relocation a full scan picks: least violation, then least delta, first found."""
+    best = (-1, -1)
+    best_delta = -1e-12
+    best_violation = 0
+    for u in model.movable:
+        a = int(state.assign[u])
+        for b in range(model.n_territories):
+            if b == a:
+                continue
+            violation = relocate_violation(model, state, u, a, b)
+            if violation > best_violation:
+                continue
+            delta = relocate_delta(model, state, u, a, b)
+            if violation < best_violation or delta < best_delta:
+                best, best_delta, best_violation = (int(u), b), delta, violation
+    return best
+
+
+def _perturbed(built, seed: int, negative: bool):
+    """A model (flat or true weights, maybe with a balance term of both signs, bands moved)
+    and a state that a few random relocations have pushed about."""
+    rng = np.random.default_rng(seed)
+    model = built.model
+    if seed % 2:
+        model = model._replace(weights=flat_weights(model.weights))
+    if negative:
+        # The first balance term mirrored (all values negative), or of both signs.
+        values = model.bal_values.copy()
+        lo, hi = model.bal_lo.copy(), model.bal_hi.copy()
+        if seed % 3:
+            values[:, 0] = -values[:, 0]
+            lo[0], hi[0] = -model.bal_hi[0], -model.bal_lo[0]
+        else:
+            values[:, 0] -= values[:, 0].mean()
+        model = model._replace(bal_values=values, bal_lo=lo, bal_hi=hi)
+    # Bands moved at random, so that some territories lie only above or only below them.
+    edges = np.sort(
+        np.stack([model.bal_lo, model.bal_hi]) * rng.uniform(0.6, 1.4, (2, *model.bal_lo.shape)),
+        axis=0,
+    )
+    model = model._replace(bal_lo=edges[0], bal_hi=edges[1])
+    state = recompute_state(model, _start(built, seed).assign)
+    for _ in range(int(rng.integers(0, 6))):
+        u = int(rng.choice(model.movable))
+        b = int(rng.integers(model.n_territories))
+        if b != state.assign[u] and relocate_violation(model, state, u, state.assign[u], b) <= 0:
+            relocate_apply(model, state, u, state.assign[u], b)
+    return model, state
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), negative=st.booleans(), signed=st.booleans())
+def test_steepest_step_is_the_best_of_all_relocations(
+    seed: int, negative: bool, signed: bool
+) -> None:
+    """The scan skips only relocations that cannot improve: each step is the full scan's.
+
+    `signed` may also be set on values of one sign, which only widens the scan.
+    """
+    built = _built(seed)
+    model, state = _perturbed(built, seed, negative)
+    signed = signed or has_negative_values(model)
+    log_unit, log_from = _empty_log(len(state.assign))
+    for _ in range(8):
+        expected = _best_relocation(model, state)
+        counters = np.zeros(N_COUNTERS, dtype=np.int64)
+        n_log = steepest_descent(
+            model,
+            state,
+            1,
+            log_unit,
+            log_from,
+            0,
+            counters,
+            relocation_reach(model),
+            signed,
+            UNLIMITED,
+        )
+        if expected[0] < 0:
+            assert n_log == 0
+            break
+        assert n_log == 1
+        assert (int(log_unit[0]), int(state.assign[log_unit[0]])) == expected
+
+
+def test_scan_skips_relocations_between_territories_within_bands() -> None:
+    """With every band held, a scan tries every territory only for units away from home.
+
+    The bands are widened to hold anything and every unit starts at home; then two units
+    are moved away. The true weights keep the reach bound from skipping any unit, so each
+    unit at home costs one evaluation and each unit away one per other territory.
+    """
+    built = _built(3)
+    model = built.model
+    wide = model._replace(
+        bal_lo=np.full_like(model.bal_lo, -np.inf), bal_hi=np.full_like(model.bal_hi, np.inf)
+    )
+    state = recompute_state(wide, built.preferred.astype(np.int32))
+    for u in model.movable[:2]:
+        relocate_apply(wide, state, u, state.assign[u], (state.assign[u] + 1) % 4)
+    log_unit, log_from = _empty_log(len(state.assign))
+    counters = np.zeros(N_COUNTERS, dtype=np.int64)
+    n_log = steepest_descent(
+        wide, state, 1, log_unit, log_from, 0, counters, relocation_reach(wide), False, UNLIMITED
+    )
+    assert n_log == 1
+    assert int(log_unit[0]) in model.movable[:2]
+    assert counters[EVALUATED] == len(model.movable) - 2 + 2 * 3
 
 
 def test_reach_bounds_every_skipped_move() -> None:
@@ -161,6 +290,7 @@ def _run_ils(built, state, seed: int, moves: int):
         size_cdf(model),
         relocation_reach(model._replace(weights=flat)),
         relocation_reach(model),
+        has_negative_values(model),
         state,
         chain_streams(seed, 1)[0],
         moves,

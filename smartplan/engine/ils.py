@@ -67,6 +67,7 @@ def ils_chain(
     size_cdf: np.ndarray,
     reach_flat: np.ndarray,
     reach: np.ndarray,
+    signed: bool,
     state: State,
     rng: np.ndarray,
     n_moves: int,
@@ -83,10 +84,11 @@ def ils_chain(
     """Iterate kicks and repairs until `n_moves` more move evaluations are counted.
 
     `flat` is the flat weights and `preferred` the home territory of each unit (-1 for
-    none). `before` is scratch room for term costs. `best_assign` and `best_costs` are the
-    best plan with no limit violation, kept from call to call. `tuning` is the most units a
-    kick returns home, the share of kicks that relocate a large unit, and the share of
-    repairs that start with a pass on flat weights.
+    none); `reach_flat`, `reach` and `signed` go to `steepest_descent`. `before` is
+    scratch room for term costs. `best_assign` and `best_costs` are the best plan with no
+    limit violation, kept from call to call. `tuning` is the most units a kick returns home,
+    the share of kicks that relocate a large unit, and the share of repairs that start with
+    a pass on flat weights.
     """
     movable = model.movable
     n_movable = movable.shape[0]
@@ -118,10 +120,10 @@ def ils_chain(
         # run far past its chunk. The acceptance test below works on a partial repair too.
         if uniform(rng) < tuning[2]:
             n_log = steepest_descent(
-                guided, state, steps, log_unit, log_from, n_log, counters, reach_flat, stop
+                guided, state, steps, log_unit, log_from, n_log, counters, reach_flat, signed, stop
             )
         n_log = steepest_descent(
-            model, state, steps, log_unit, log_from, n_log, counters, reach, stop
+            model, state, steps, log_unit, log_from, n_log, counters, reach, signed, stop
         )
         worse = state.violation[0] > violation_before or (
             state.violation[0] == violation_before and lexicographic_less(before, state.costs)
@@ -222,6 +224,7 @@ def ils_chains(
     size_cdf: np.ndarray,
     reach_flat: np.ndarray,
     reach: np.ndarray,
+    signed: bool,
     steps: int,
     before: np.ndarray,
     log_unit: np.ndarray,
@@ -248,6 +251,7 @@ def ils_chains(
             size_cdf,
             reach_flat,
             reach,
+            signed,
             state,
             rngs[chain],
             n_moves,

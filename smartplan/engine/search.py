@@ -36,7 +36,7 @@ from smartplan.engine.ils import ils_chains, log_size, max_steps, size_cdf
 from smartplan.engine.kernels import recompute_state
 from smartplan.engine.model import Model, State
 from smartplan.engine.rng import chain_streams
-from smartplan.engine.steepest import relocation_reach, steepest_descent
+from smartplan.engine.steepest import has_negative_values, relocation_reach, steepest_descent
 
 logger = logging.getLogger("smartplan")
 
@@ -389,11 +389,12 @@ def _repair(model: Model, state: State, counters: np.ndarray, cap: int) -> int:
     log_from = np.zeros(steps, dtype=np.int32)
     flat = model._replace(weights=flat_weights(model.weights))
     stop = int(counters[EVALUATED]) + cap
+    signed = has_negative_values(model)
     applied = steepest_descent(
-        flat, state, steps, log_unit, log_from, 0, counters, relocation_reach(flat), stop
+        flat, state, steps, log_unit, log_from, 0, counters, relocation_reach(flat), signed, stop
     )
     applied += steepest_descent(
-        model, state, steps, log_unit, log_from, 0, counters, relocation_reach(model), stop
+        model, state, steps, log_unit, log_from, 0, counters, relocation_reach(model), signed, stop
     )
     return applied
 
@@ -422,6 +423,7 @@ class _IteratedLocalSearch:
         self.size_cdf = size_cdf(model)
         self.reach_flat = relocation_reach(model._replace(weights=self.flat))
         self.reach = relocation_reach(model)
+        self.signed = has_negative_values(model)
         self.steps = max_steps(lengths[0])
         self.best_assign = stacked[0].copy()
         self.best_costs = stacked[4].copy()
@@ -453,6 +455,7 @@ class _IteratedLocalSearch:
             self.size_cdf,
             self.reach_flat,
             self.reach,
+            self.signed,
             self.steps,
             self.before,
             self.log_unit,
