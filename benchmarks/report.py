@@ -51,6 +51,7 @@ def latest(records: list[Record]) -> list[Record]:
             record.get("seed"),
             record.get("time_limit"),
             record.get("moves"),
+            record.get("time_ratio"),
         )
         kept[key] = record
     return list(kept.values())
@@ -109,7 +110,7 @@ def small_table(size: str, records: list[Record]) -> list[str]:
         runs = by_instance[seed]
         best, proven = best_known(runs)
         exact = {r["solver"]: r for r in runs if r["solver"] in EXACT}
-        smart = [r for r in runs if r["solver"] == "smartplan"]
+        smart = [r for r in runs if r["solver"] == "smartplan" and not r.get("time_ratio")]
         smart_cost = statistics.median(r["cost"] for r in smart) if smart else None
         smart_seconds = statistics.median(r["seconds"] for r in smart) if smart else None
         proofs = [r["seconds"] for r in exact.values() if r.get("status") == "optimal"]
@@ -143,6 +144,41 @@ def small_table(size: str, records: list[Record]) -> list[str]:
             f"Median SmartPlan gap over {len(gaps)} instances: {_pct(statistics.median(gaps))}; "
             f"largest time ratio to the fastest proof: {_num(max(ratios), 3) if ratios else '-'}.",
         ]
+    return lines + ratio_table(records)
+
+
+def ratio_table(records: list[Record]) -> list[str]:
+    """SmartPlan runs stopped by a share of the fastest proof's time (`run.py --time-ratio`)."""
+    timed = [r for r in records if r["solver"] == "smartplan" and r.get("time_ratio")]
+    if not timed:
+        return []
+    ratio = timed[0]["time_ratio"]
+    lines = [
+        "",
+        f"SmartPlan stopped by 1/{ratio:g} of the fastest proof's time (median of "
+        f"{len({r['seed'] for r in timed})} seeds per instance):",
+        "",
+        "| instance | fastest proof s | search limit s | SmartPlan s | s / proof | gap "
+        "| both targets met |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for seed in sorted({r["instance_seed"] for r in timed}):
+        runs = [r for r in records if r["instance_seed"] == seed]
+        best, proven = best_known(runs)
+        mine = [r for r in timed if r["instance_seed"] == seed]
+        seconds = statistics.median(r["seconds"] for r in mine)
+        proof = mine[0]["proof_seconds"]
+        smart_gap = gap(statistics.median(r["cost"] for r in mine), best)
+        met = (
+            proven
+            and smart_gap is not None
+            and smart_gap <= 0.005
+            and seconds <= proof / mine[0]["time_ratio"]
+        )
+        lines.append(
+            f"| {seed} | {_sec(proof)} | {mine[0]['time_limit']:.3f} | {seconds:.3f} | "
+            f"{seconds / proof:.3f} | {_pct(smart_gap)} | {'yes' if met else 'no'} |"
+        )
     return lines
 
 
@@ -246,6 +282,8 @@ def scale_table(size: str, records: list[Record]) -> list[str]:
 
 
 def _budget(record: Record) -> str:
+    if record["solver"] == "smartplan" and record.get("time_ratio"):
+        return f"1/{record['time_ratio']:g} of the proof"
     if record["solver"] == "smartplan":
         if record.get("time_limit"):
             return f"{record['time_limit']:g} s"
@@ -260,7 +298,7 @@ def plot(by_size: dict[str, list[Record]], path: Path) -> list[str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    sizes = [s for s in ("s200", "s500", "m5k") if s in by_size]
+    sizes: list[str] = [s for s in ("s200", "s500", "m5k") if s in by_size]
     if not sizes:
         return []
     figure, axes = plt.subplots(1, len(sizes), figsize=(6 * len(sizes), 4.5), squeeze=False)
@@ -298,7 +336,7 @@ def _commits(records: list[Record]) -> str:
     names |= {"cp-sat": "CP-SAT", "moves-bound": "LP bound"}
     by_commit: dict[str, list[str]] = defaultdict(list)
     for record in records:
-        name = names.get(record["solver"], record["solver"])
+        name = str(names.get(record["solver"], record["solver"]))
         commit = record.get("commit", "?")
         if name not in by_commit[commit]:
             by_commit[commit].append(name)

@@ -6,9 +6,15 @@ with the git commit, the machine and the load average at the start of the run.
 
 The protocol of each size (seeds, solvers, budgets) is in `PROTOCOL`; options override it.
 
+`--time-ratio N` runs SmartPlan alone, with its default move budget, on each instance that
+an exact solver has proven, and stops it by 1/N of the fastest proof's wall time. The
+non-search time of the call (encode, model build, scorecard) is estimated from the earlier
+SmartPlan records of the instance and taken off first. The record keeps the real wall
+time, so the report checks the ratio on what the run took.
+
 Usage: python benchmarks/run.py --size s200 [--seeds 1 2] [--solvers smartplan highs]
        [--exact-time-limit S] [--smartplan-time-limit S] [--smartplan-moves N]
-       [--threads K] [--results DIR]
+       [--time-ratio N] [--threads K] [--results DIR]
 """
 
 from __future__ import annotations
@@ -17,10 +23,12 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 BENCHMARKS = Path(__file__).resolve().parent
 ROOT = BENCHMARKS.parent
@@ -87,6 +95,37 @@ def commit() -> str:
     return result.stdout.strip()
 
 
+# Share of the remaining budget given to the search: a run may pass its time limit by the
+# end of its last chunk.
+SEARCH_SHARE = 0.9
+
+
+def proof_budgets(out: Path, ratio: float) -> dict[int, tuple[float, float]]:
+    """Per instance with a proof: (fastest proof's wall seconds, SmartPlan search limit).
+
+    The limit is SEARCH_SHARE x (proof / ratio - the median non-search seconds of the
+    SmartPlan records of the instance). Instances with no time left are left out.
+    """
+    records: list[dict[str, Any]] = []
+    if out.exists():
+        records = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
+    budgets: dict[int, tuple[float, float]] = {}
+    for seed in sorted({r["instance_seed"] for r in records}):
+        runs = [r for r in records if r["instance_seed"] == seed]
+        proofs = [r["seconds"] for r in runs if r.get("status") == "optimal"]
+        overheads = [
+            r["seconds"] - r["search_seconds"]
+            for r in runs
+            if r["solver"] == "smartplan" and r.get("search_seconds") is not None
+        ]
+        if not proofs or not overheads:
+            continue
+        left = min(proofs) / ratio - statistics.median(overheads)
+        if left > 0:
+            budgets[seed] = (min(proofs), SEARCH_SHARE * left)
+    return budgets
+
+
 def run_once(
     solver: str,
     table: Path,
@@ -129,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smartplan-time-limit", type=float, default=None)
     parser.add_argument("--smartplan-moves", type=int, default=None)
     parser.add_argument("--smartplan-seeds", type=int, nargs="+", default=None)
+    parser.add_argument("--time-ratio", type=float, default=None)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--instances", type=Path, default=BENCHMARKS / "instances")
     parser.add_argument("--results", type=Path, default=BENCHMARKS / "results")
@@ -145,6 +185,14 @@ def main(argv: list[str] | None = None) -> int:
     out = args.results / f"{args.size}.jsonl"
     context = {"size": args.size, "commit": commit(), "machine": machine()}
     size = SIZES[args.size]
+    budgets: dict[int, tuple[float, float]] = {}
+    if args.time_ratio is not None:
+        solvers = ["smartplan"]
+        budgets = proof_budgets(out, args.time_ratio)
+        skipped = [seed for seed in seeds if seed not in budgets]
+        if skipped:
+            print(f"no proof or no time left on instances {skipped}: skipped", flush=True)
+        seeds = [seed for seed in seeds if seed in budgets]
 
     for seed in seeds:
         table, spec = instance_paths(args.instances, args.size, seed)
@@ -153,7 +201,12 @@ def main(argv: list[str] | None = None) -> int:
         for solver in solvers:
             runs = smart_seeds if solver == "smartplan" else [seed]
             for run_seed in runs:
-                if solver == "smartplan":
+                extra: dict[str, object] = {}
+                if seed in budgets:
+                    proof, limit = budgets[seed]
+                    record = run_once(solver, table, spec, limit, None, args.threads, run_seed)
+                    extra = {"time_ratio": args.time_ratio, "proof_seconds": proof}
+                elif solver == "smartplan":
                     record = run_once(
                         solver, table, spec, smart_limit, smart_moves, args.threads, run_seed
                     )
@@ -162,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
                         solver, table, spec, exact_limit, None, args.threads, run_seed
                     )
                 record.update(context)
+                record.update(extra)
                 record.update(
                     {
                         "instance_seed": seed,
