@@ -21,6 +21,8 @@ from smartplan.engine.kernels import (
     relocate_apply,
     relocate_delta,
     relocate_violation,
+    swap_delta,
+    swap_violation,
 )
 from smartplan.engine.rng import chain_streams
 from smartplan.engine.search import flat_weights
@@ -88,6 +90,7 @@ def test_steepest_ends_at_local_optimum(seed: int) -> None:
         counters,
         relocation_reach(model),
         has_negative_values(model),
+        built.preferred,
         UNLIMITED,
     )
     assert n_log < steps
@@ -117,6 +120,7 @@ def test_steepest_log_undoes_exactly(seed: int) -> None:
         counters,
         relocation_reach(flat),
         has_negative_values(flat),
+        built.preferred,
         UNLIMITED,
     )
     _assert_same_state(model, state, state.assign.copy())
@@ -192,6 +196,8 @@ def test_steepest_step_is_the_best_of_all_relocations(
     log_unit, log_from = _empty_log(len(state.assign))
     for _ in range(8):
         expected = _best_relocation(model, state)
+        swap = _best_home_swap_of_all(model, state, built.preferred)
+        where = state.assign.copy()
         counters = np.zeros(N_COUNTERS, dtype=np.int64)
         n_log = steepest_descent(
             model,
@@ -203,13 +209,80 @@ def test_steepest_step_is_the_best_of_all_relocations(
             counters,
             relocation_reach(model),
             signed,
+            built.preferred,
             UNLIMITED,
         )
-        if expected[0] < 0:
+        if expected[0] >= 0:
+            assert n_log == 1
+            assert (int(log_unit[0]), int(state.assign[log_unit[0]])) == expected
+        elif swap[0] >= 0:
+            u, v = swap
+            assert n_log == 2
+            assert (int(log_unit[0]), int(log_unit[1])) == (u, v)
+            assert state.assign[u] == built.preferred[u] and state.assign[v] == where[u]
+        else:
             assert n_log == 0
             break
-        assert n_log == 1
-        assert (int(log_unit[0]), int(state.assign[log_unit[0]])) == expected
+
+
+def _best_home_swap_of_all(model, state, preferred) -> tuple[int, int]:
+    """The home swap the descent picks when no relocation improves: least violation, then
+    least delta, first found in the order of units, then of their home's units."""
+    best = (-1, -1)
+    best_delta = -1e-12
+    best_violation = 0
+    for u in model.movable:
+        home = preferred[u]
+        if home < 0 or home == state.assign[u]:
+            continue
+        for v in model.movable:
+            if state.assign[v] != home:
+                continue
+            violation = swap_violation(model, state, u, v)
+            if violation > best_violation:
+                continue
+            delta = swap_delta(model, state, u, v)
+            if violation < best_violation or delta < best_delta:
+                best, best_delta, best_violation = (int(u), int(v)), delta, violation
+    return best
+
+
+def test_steepest_ends_without_an_improving_home_swap() -> None:
+    """The descent ends only when no relocation and no home swap improves.
+
+    It runs one step per call, so the steps that are home swaps (two log entries) can be
+    counted: some must be, or the test would not check one.
+    """
+    swaps = 0
+    for seed in range(12):
+        built = _built(seed, n=40)
+        model, state = _perturbed(built, seed, negative=False)
+        log_unit, log_from = _empty_log(len(state.assign))
+        counters = np.zeros(N_COUNTERS, dtype=np.int64)
+        reach = relocation_reach(model)
+        n_log = 0
+        for _ in range(max_steps(len(state.assign))):
+            step = steepest_descent(
+                model,
+                state,
+                1,
+                log_unit,
+                log_from,
+                n_log,
+                counters,
+                reach,
+                False,
+                built.preferred,
+                UNLIMITED,
+            )
+            if step == n_log:
+                break
+            swaps += step - n_log == 2
+            n_log = step
+        assert _best_relocation(model, state) == (-1, -1)
+        assert _best_home_swap_of_all(model, state, built.preferred) == (-1, -1)
+        _assert_same_state(model, state, state.assign.copy())
+    assert swaps > 0
 
 
 def test_scan_skips_relocations_between_territories_within_bands() -> None:
@@ -230,7 +303,17 @@ def test_scan_skips_relocations_between_territories_within_bands() -> None:
     log_unit, log_from = _empty_log(len(state.assign))
     counters = np.zeros(N_COUNTERS, dtype=np.int64)
     n_log = steepest_descent(
-        wide, state, 1, log_unit, log_from, 0, counters, relocation_reach(wide), False, UNLIMITED
+        wide,
+        state,
+        1,
+        log_unit,
+        log_from,
+        0,
+        counters,
+        relocation_reach(wide),
+        False,
+        built.preferred,
+        UNLIMITED,
     )
     assert n_log == 1
     assert int(log_unit[0]) in model.movable[:2]

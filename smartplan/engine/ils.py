@@ -50,12 +50,12 @@ def size_cdf(model: Model) -> np.ndarray:
 
 
 def log_size(n_units: int) -> int:
-    """Room the undo log needs: a kick plus two capped descents."""
-    return 2 * DRAWS + 1 + 2 * max_steps(n_units)
+    """Room the undo log needs: a kick plus two capped descents of up to 2 entries a step."""
+    return 2 * DRAWS + 1 + 4 * max_steps(n_units)
 
 
 def max_steps(n_units: int) -> int:
-    """Most relocations one repair descent applies."""
+    """Most steps (relocations or home swaps) one repair descent applies."""
     return 16 + n_units
 
 
@@ -120,10 +120,20 @@ def ils_chain(
         # run far past its chunk. The acceptance test below works on a partial repair too.
         if uniform(rng) < tuning[2]:
             n_log = steepest_descent(
-                guided, state, steps, log_unit, log_from, n_log, counters, reach_flat, signed, stop
+                guided,
+                state,
+                steps,
+                log_unit,
+                log_from,
+                n_log,
+                counters,
+                reach_flat,
+                signed,
+                preferred,
+                stop,
             )
         n_log = steepest_descent(
-            model, state, steps, log_unit, log_from, n_log, counters, reach, signed, stop
+            model, state, steps, log_unit, log_from, n_log, counters, reach, signed, preferred, stop
         )
         worse = state.violation[0] > violation_before or (
             state.violation[0] == violation_before and lexicographic_less(before, state.costs)

@@ -137,7 +137,9 @@ def run_search(
     counters = np.zeros((chains, N_COUNTERS), dtype=np.int64)
     scan = len(model.movable) * max(model.n_territories - 1, 0) <= SCAN_LIMIT
     if scan:
-        stats.repair_moves = _repair(model, initial, counters[0], _repair_cap(budget, time_limit))
+        preferred = np.ascontiguousarray(built.preferred, dtype=np.int32)
+        cap = _repair_cap(budget, time_limit)
+        stats.repair_moves = _repair(model, preferred, initial, counters[0], cap)
         start = initial.assign.copy()
         initial = recompute_state(model, start)
     stats.t_start, stats.t_end = float(t_start[0]), float(t_end[0])
@@ -377,25 +379,37 @@ def _repair_cap(budget: int, time_limit: float | None) -> int:
     return max(cap, 1)
 
 
-def _repair(model: Model, state: State, counters: np.ndarray, cap: int) -> int:
-    """Steepest descent on flat weights, then on the true ones; return the moves applied.
+def _repair(
+    model: Model, preferred: np.ndarray, state: State, counters: np.ndarray, cap: int
+) -> int:
+    """Steepest descent on flat weights, then on the true ones; return the relocations
+    applied (two per home swap).
 
     On flat weights a band gap is worth closing with a unit only when the unit closes
     more of it than moving the unit costs, so the largest units move first and a keep
     leaves few accounts away from home.
     """
     steps = max_steps(len(state.assign))
-    log_unit = np.zeros(steps, dtype=np.int32)
-    log_from = np.zeros(steps, dtype=np.int32)
+    log_unit = np.zeros(2 * steps, dtype=np.int32)
+    log_from = np.zeros(2 * steps, dtype=np.int32)
     flat = model._replace(weights=flat_weights(model.weights))
     stop = int(counters[EVALUATED]) + cap
     signed = has_negative_values(model)
-    applied = steepest_descent(
-        flat, state, steps, log_unit, log_from, 0, counters, relocation_reach(flat), signed, stop
-    )
-    applied += steepest_descent(
-        model, state, steps, log_unit, log_from, 0, counters, relocation_reach(model), signed, stop
-    )
+    applied = 0
+    for guided in (flat, model):
+        applied += steepest_descent(
+            guided,
+            state,
+            steps,
+            log_unit,
+            log_from,
+            0,
+            counters,
+            relocation_reach(guided),
+            signed,
+            preferred,
+            stop,
+        )
     return applied
 
 

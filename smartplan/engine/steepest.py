@@ -1,9 +1,14 @@
 """Steepest descent: apply the best relocation of all units and territories, repeatedly.
 
 Each step scans the movable units and the other territories, O(units x territories
-x criteria), and applies the relocation with the lowest delta, until none improves. Where
-annealing takes any improving move, this takes the best one, so when it repairs bands it
-moves the few units that close the largest gaps rather than many small ones.
+x criteria), and applies the relocation with the lowest delta. Where annealing takes any
+improving move, this takes the best one, so when it repairs bands it moves the few units
+that close the largest gaps rather than many small ones.
+
+When no relocation improves, the step scans home swaps: a unit away from home goes back
+and a unit of its home territory takes its place. This trades, for example, a corporate
+family of six accounts for one of five with about the same ARR, which no single relocation
+can do without breaking a band. The descent ends when neither improves.
 
 A scan skips the relocations that cannot improve, so it finds the same best relocation as
 a scan of all of them for fewer evaluations. With balance values of one sign, a relocation
@@ -21,7 +26,13 @@ import numpy as np
 from numba import njit
 
 from smartplan.engine.anneal import EVALUATED
-from smartplan.engine.kernels import relocate_apply, relocate_delta, relocate_violation
+from smartplan.engine.kernels import (
+    relocate_apply,
+    relocate_delta,
+    relocate_violation,
+    swap_delta,
+    swap_violation,
+)
 from smartplan.engine.model import Model, State
 
 # A relocation improves when its delta is below this; smaller values are rounding noise.
@@ -39,6 +50,7 @@ def steepest_descent(
     counters: np.ndarray,
     reach: np.ndarray,
     signed: bool,
+    preferred: np.ndarray,
     max_evaluated: int,
 ) -> int:
     """Apply the best relocation, scan after scan, until none improves.
@@ -48,18 +60,21 @@ def steepest_descent(
 
     `reach[i]` bounds the cost decrease of any relocation of movable unit i, keep terms
     aside (see `relocation_reach`). A unit at home whose keep terms would cost more than
-    that when it leaves cannot improve, so its moves are not evaluated. `signed` says
-    that some balance value is negative (see `has_negative_values`).
+    that when it leaves cannot improve, so its moves are not evaluated. `signed` is true
+    when some balance value is negative (see `has_negative_values`). `preferred` is the
+    home territory of each unit (-1 for none), for the home swaps.
 
     A relocation that would raise the limit violation is never taken; one that lowers it
-    is preferred to any other. Each applied relocation is appended to `log_unit` and
-    `log_from` from position `log_n`, so a caller can undo it; the new log length is
-    returned. The logs need room for `max_steps` more entries.
+    is preferred to any other. Each applied relocation (two per swap) is appended to
+    `log_unit` and `log_from` from position `log_n`, so a caller can undo it; the new log
+    length is returned. The logs need room for 2 x `max_steps` more entries.
     """
     movable = model.movable
     n_territories = model.n_territories
     above = np.zeros(n_territories, dtype=np.bool_)
     below = np.zeros(n_territories, dtype=np.int64)
+    by_territory = np.empty(movable.shape[0], dtype=np.int32)
+    first = np.zeros(n_territories + 1, dtype=np.int64)
     for _ in range(max_steps):
         if counters[EVALUATED] >= max_evaluated:
             break
@@ -98,10 +113,74 @@ def steepest_descent(
                     best_delta = delta
                     best_violation = violation
         counters[EVALUATED] += evaluated
-        if best_u < 0:
+        if best_u >= 0:
+            log_n = logged_relocate(model, state, best_u, best_b, log_unit, log_from, log_n)
+            continue
+        u, v = _best_home_swap(model, state, preferred, by_territory, first, counters)
+        if u < 0:
             break
-        log_n = logged_relocate(model, state, best_u, best_b, log_unit, log_from, log_n)
+        a = state.assign[u]
+        log_n = logged_relocate(model, state, u, preferred[u], log_unit, log_from, log_n)
+        log_n = logged_relocate(model, state, v, a, log_unit, log_from, log_n)
     return log_n
+
+
+@njit(cache=True)
+def _best_home_swap(
+    model: Model,
+    state: State,
+    preferred: np.ndarray,
+    by_territory: np.ndarray,
+    first: np.ndarray,
+    counters: np.ndarray,
+) -> tuple[int, int]:
+    """Return the best improving home swap (u, v), or (-1, -1).
+
+    u is a unit away from its home h, and v is a unit in h. After the swap u is home and v
+    is where u was. Swaps rank like relocations: least limit violation, then least delta.
+    `by_territory` and `first` are scratch room for the movable units sorted by territory.
+    """
+    movable = model.movable
+    n_movable = movable.shape[0]
+    n_territories = model.n_territories
+    first[:] = 0
+    for i in range(n_movable):
+        first[state.assign[movable[i]] + 1] += 1
+    for t in range(n_territories):
+        first[t + 1] += first[t]
+    for i in range(n_movable):
+        t = state.assign[movable[i]]
+        by_territory[first[t]] = movable[i]
+        first[t] += 1
+    # Each first[t] now points at the end of territory t's run: shift back to its start.
+    for t in range(n_territories, 0, -1):
+        first[t] = first[t - 1]
+    first[0] = 0
+    best_u = -1
+    best_v = -1
+    best_delta = IMPROVEMENT
+    best_violation = 0
+    evaluated = 0
+    for i in range(n_movable):
+        u = movable[i]
+        home = preferred[u]
+        if home < 0 or home == state.assign[u]:
+            continue
+        evaluated += first[home + 1] - first[home]
+        for k in range(first[home], first[home + 1]):
+            v = by_territory[k]
+            violation = swap_violation(model, state, u, v)
+            if violation > best_violation:
+                continue
+            delta = swap_delta(model, state, u, v)
+            if violation < best_violation or delta < best_delta:
+                best_u = u
+                best_v = v
+                best_delta = delta
+                best_violation = violation
+    # The scan of the units away from home counts as one evaluation, so every scan counts.
+    counters[EVALUATED] += evaluated + 1
+    return best_u, best_v
 
 
 @njit(cache=True)
@@ -133,7 +212,7 @@ def _mark_gaps(
 
 
 def has_negative_values(model: Model) -> bool:
-    """Whether some movable unit has a negative balance value."""
+    """Return whether some movable unit has a negative balance value."""
     return bool((model.bal_values[model.movable] < 0.0).any())
 
 
