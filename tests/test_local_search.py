@@ -26,7 +26,12 @@ from smartplan.engine.kernels import (
 )
 from smartplan.engine.rng import chain_streams
 from smartplan.engine.search import flat_weights
-from smartplan.engine.steepest import has_negative_values, relocation_reach, steepest_descent
+from smartplan.engine.steepest import (
+    _best_home_swap,
+    has_negative_values,
+    relocation_reach,
+    steepest_descent,
+)
 from smartplan.plan import solve
 from smartplan.spec import spec_from_dict
 
@@ -283,6 +288,34 @@ def test_steepest_ends_without_an_improving_home_swap() -> None:
         assert _best_home_swap_of_all(model, state, built.preferred) == (-1, -1)
         _assert_same_state(model, state, state.assign.copy())
     assert swaps > 0
+
+
+def test_home_swap_scan_is_skipped_where_it_costs_too_much() -> None:
+    """Every unit away from home on 2 territories: a swap scan would pair each unit with
+    about 20 others, 10 times the 40 evaluations of a relocation scan, so it is skipped
+    (one evaluation counted) although a swap would improve."""
+    accounts = random_accounts(40, 5, territories=2)
+    spec = {**SPEC, "plan": {"territories": 2}}
+    built = build_model(encode(accounts, spec_from_dict(spec)))
+    model = built.model
+    wide = model._replace(
+        bal_lo=np.full_like(model.bal_lo, -np.inf), bal_hi=np.full_like(model.bal_hi, np.inf)
+    )
+    state = recompute_state(wide, (1 - built.preferred).astype(np.int32))
+    assert (state.assign != built.preferred).all()
+    assert _best_home_swap_of_all(wide, state, built.preferred)[0] >= 0
+    counters = np.zeros(N_COUNTERS, dtype=np.int64)
+    n_units = len(model.movable)
+    found = _best_home_swap(
+        wide,
+        state,
+        built.preferred,
+        np.empty(n_units, dtype=np.int32),
+        np.zeros(3, dtype=np.int64),
+        counters,
+    )
+    assert found == (-1, -1)
+    assert counters[EVALUATED] == 1
 
 
 def test_scan_skips_relocations_between_territories_within_bands() -> None:
