@@ -42,17 +42,19 @@ def load(results: Path) -> dict[str, list[Record]]:
 
 
 def latest(records: list[Record]) -> list[Record]:
-    """Keep the last record of each (instance, solver, seed, budget) run."""
+    """Keep the last record of each (instance, solver, seed, budget) run.
+
+    The budget of a `run.py --time-ratio` run is its ratio: its time limit follows from
+    the other records, so it may differ from one rerun to the next.
+    """
     kept: dict[tuple[Any, ...], Record] = {}
     for record in records:
-        key = (
-            record.get("instance_seed"),
-            record.get("solver"),
-            record.get("seed"),
-            record.get("time_limit"),
-            record.get("moves"),
-            record.get("time_ratio"),
+        budget = (
+            ("ratio", record["time_ratio"])
+            if record.get("time_ratio")
+            else (record.get("time_limit"), record.get("moves"))
         )
+        key = (record.get("instance_seed"), record.get("solver"), record.get("seed"), budget)
         kept[key] = record
     return list(kept.values())
 
@@ -148,15 +150,22 @@ def small_table(size: str, records: list[Record]) -> list[str]:
 
 
 def ratio_table(records: list[Record]) -> list[str]:
-    """SmartPlan runs stopped by a share of the fastest proof's time (`run.py --time-ratio`)."""
-    timed = [r for r in records if r["solver"] == "smartplan" and r.get("time_ratio")]
-    if not timed:
-        return []
-    ratio = timed[0]["time_ratio"]
+    """SmartPlan runs stopped by a share of the fastest proof's time (`run.py --time-ratio`),
+    one table per ratio."""
+    lines: list[str] = []
+    ratios = sorted({r["time_ratio"] for r in records if r.get("time_ratio")})
+    for ratio in ratios:
+        timed = [r for r in records if r["solver"] == "smartplan" and r.get("time_ratio") == ratio]
+        lines += _ratio_rows(records, timed, ratio)
+    return lines
+
+
+def _ratio_rows(records: list[Record], timed: list[Record], ratio: float) -> list[str]:
     lines = [
         "",
         f"SmartPlan stopped by 1/{ratio:g} of the fastest proof's time (median of "
-        f"{len({r['seed'] for r in timed})} seeds per instance):",
+        f"{len({r['seed'] for r in timed})} seeds per instance, "
+        f"{_commits(timed).replace('SmartPlan at commit', 'commit')}):",
         "",
         "| instance | fastest proof s | search limit s | SmartPlan s | s / proof | gap "
         "| both targets met |",
@@ -303,7 +312,9 @@ def plot(by_size: dict[str, list[Record]], path: Path) -> list[str]:
         return []
     figure, axes = plt.subplots(1, len(sizes), figsize=(6 * len(sizes), 4.5), squeeze=False)
     for axis, size in zip(axes[0], sizes, strict=True):
-        records = [r for r in latest(by_size[size]) if r["instance_seed"] == 1]
+        records = [
+            r for r in latest(by_size[size]) if r["instance_seed"] == 1 and not r.get("time_ratio")
+        ]
         for record in records:
             # The trace is in time order already; a stable sort keeps equal times in order.
             trace = sorted(record.get("trace") or [], key=lambda point: point[0])

@@ -95,6 +95,7 @@ def commit() -> str:
     return result.stdout.strip()
 
 
+EXACT = ("highs", "cp-sat")
 # Share of the remaining budget given to the search: a run may pass its time limit by the
 # end of its last chunk.
 SEARCH_SHARE = 0.9
@@ -103,8 +104,9 @@ SEARCH_SHARE = 0.9
 def proof_budgets(out: Path, ratio: float) -> dict[int, tuple[float, float]]:
     """Per instance with a proof: (fastest proof's wall seconds, SmartPlan search limit).
 
-    The limit is SEARCH_SHARE x (proof / ratio - the median non-search seconds of the
-    SmartPlan records of the instance). Instances with no time left are left out.
+    A proof is an exact solver's run with status optimal. The limit is SEARCH_SHARE x
+    (proof / ratio - the median non-search seconds of the SmartPlan runs of the instance
+    with the default budget). Instances with no time left are left out.
     """
     records: list[dict[str, Any]] = []
     if out.exists():
@@ -112,11 +114,16 @@ def proof_budgets(out: Path, ratio: float) -> dict[int, tuple[float, float]]:
     budgets: dict[int, tuple[float, float]] = {}
     for seed in sorted({r["instance_seed"] for r in records}):
         runs = [r for r in records if r["instance_seed"] == seed]
-        proofs = [r["seconds"] for r in runs if r.get("status") == "optimal"]
+        proofs = [
+            r["seconds"] for r in runs if r["solver"] in EXACT and r.get("status") == "optimal"
+        ]
+        # Only runs with the default budget, so that a rerun gets the same limit.
         overheads = [
             r["seconds"] - r["search_seconds"]
             for r in runs
-            if r["solver"] == "smartplan" and r.get("search_seconds") is not None
+            if r["solver"] == "smartplan"
+            and not r.get("time_ratio")
+            and r.get("search_seconds") is not None
         ]
         if not proofs or not overheads:
             continue
