@@ -188,9 +188,7 @@ def _perturbed(built, seed: int, negative: bool):
 
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 10_000), negative=st.booleans(), signed=st.booleans())
-def test_steepest_step_is_the_best_of_all_relocations(
-    seed: int, negative: bool, signed: bool
-) -> None:
+def test_steepest_step_matches_full_scan(seed: int, negative: bool, signed: bool) -> None:
     """The scan skips only relocations that cannot improve: each step is the full scan's.
 
     `signed` may also be set on values of one sign, which only widens the scan.
@@ -252,7 +250,7 @@ def _best_home_swap_of_all(model, state, preferred) -> tuple[int, int]:
     return best
 
 
-def test_steepest_ends_without_an_improving_home_swap() -> None:
+def test_steepest_ends_without_home_swap() -> None:
     """The descent ends only when no relocation and no home swap improves.
 
     It runs one step per call, so the steps that are home swaps (two log entries) can be
@@ -290,7 +288,7 @@ def test_steepest_ends_without_an_improving_home_swap() -> None:
     assert swaps > 0
 
 
-def test_home_swap_scan_is_skipped_where_it_costs_too_much() -> None:
+def test_costly_swap_scan_skipped() -> None:
     """Every unit away from home on 2 territories: a swap scan would pair each unit with
     about 20 others, 10 times the 40 evaluations of a relocation scan, so it is skipped
     (one evaluation counted) although a swap would improve."""
@@ -318,7 +316,7 @@ def test_home_swap_scan_is_skipped_where_it_costs_too_much() -> None:
     assert counters[EVALUATED] == 1
 
 
-def test_scan_skips_relocations_between_territories_within_bands() -> None:
+def test_scan_skips_territories_within_bands() -> None:
     """With every band held, a scan tries every territory only for units away from home.
 
     The bands are widened to hold anything and every unit starts at home; then two units
