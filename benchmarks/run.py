@@ -35,6 +35,7 @@ ROOT = BENCHMARKS.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.generate import SIZES, instance_paths, write_instance  # noqa: E402
+from benchmarks.report import EXACT  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,6 @@ def commit() -> str:
     return result.stdout.strip()
 
 
-EXACT = ("highs", "cp-sat")
 # Share of the remaining budget given to the search: a run may pass its time limit by the
 # end of its last chunk.
 SEARCH_SHARE = 0.9

@@ -222,7 +222,8 @@ def test_steepest_step_matches_full_scan(seed: int, negative: bool, signed: bool
             u, v = swap
             assert n_log == 2
             assert (int(log_unit[0]), int(log_unit[1])) == (u, v)
-            assert state.assign[u] == built.preferred[u] and state.assign[v] == where[u]
+            assert state.assign[u] == built.preferred[u]
+            assert state.assign[v] == where[u]
         else:
             assert n_log == 0
             break

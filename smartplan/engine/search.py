@@ -46,8 +46,8 @@ SWAP_SHARE = 0.3
 # takes, at its end, on models where it runs: a keep gives some unit a home, and a scan is
 # cheap. Annealing runs before it. With 5% of annealing instead of 20%, the mean gap to the
 # best known cost of three 500-account benchmark instances (10 seeds each) fell from 8.0%
-# to 4.6%; with none, the Fortune 1000 equitable scenario missed its account-count band at
-# a budget of 3 million moves.
+# to 4.6%. With no annealing, the Fortune 1000 equitable scenario missed its account-count
+# band at a budget of 3 million moves.
 ILS_SHARE = 0.95
 # Iterated local search and the steepest repair of the start run when one scan of every
 # relocation costs at most this many move evaluations. On 5,000 units and 25 territories
@@ -65,7 +65,7 @@ ILS_HEAT = 10.0
 # A kick of iterated local search returns 1 to KICK_HOME moved units home, and with
 # probability KICK_RANDOM relocates one unit, drawn by size, to its best territory on flat
 # weights. On three 500-account benchmark instances (20 seeds each) the mean gap to the
-# best known cost was 3.3% with 6 and 5.1% with 12.
+# best known cost was 5.1% with 6 and 6.5% with 12.
 KICK_HOME = 6
 KICK_RANDOM = 0.8
 # Share of repairs that start with the pass on flat weights. The other repairs run only the
@@ -140,8 +140,8 @@ def run_search(
     t_start, t_end = _calibrate(model, initial, rngs[chains], chains)
     counters = np.zeros((chains, N_COUNTERS), dtype=np.int64)
     scan = len(model.movable) * max(model.n_territories - 1, 0) <= SCAN_LIMIT
+    preferred = np.ascontiguousarray(built.preferred, dtype=np.int32)
     if scan:
-        preferred = np.ascontiguousarray(built.preferred, dtype=np.int32)
         cap = _repair_cap(budget, time_limit)
         stats.repair_moves = _repair(model, preferred, initial, counters[0], cap)
         start = initial.assign.copy()
@@ -162,7 +162,7 @@ def run_search(
     schedule = _Schedule(budget, time_limit, started)
     # Iterated local search trades band gaps against accounts kept at home; without a
     # home territory annealing does better on its own.
-    homes = bool((built.preferred >= 0).any())
+    homes = bool((preferred >= 0).any())
     switch = 1.0 - ILS_SHARE if scan and homes else 1.0
     ils: _IteratedLocalSearch | None = None
     while done < budget:
@@ -188,7 +188,7 @@ def run_search(
             )
         else:
             if ils is None:
-                ils = _IteratedLocalSearch(model, built.preferred, stacked, lengths, best_assign)
+                ils = _IteratedLocalSearch(model, preferred, stacked, lengths, best_assign)
             ils.run(model, stacked, rngs[:chains], n, t_end * ILS_HEAT, counters)
         # A chunk of iterated local search can overshoot its share by one iteration.
         n = max(n, (int(counters[:, EVALUATED].sum()) - evaluated) // chains)
@@ -386,7 +386,7 @@ def _repair_cap(budget: int, time_limit: float | None) -> int:
 def _repair(
     model: Model, preferred: np.ndarray, state: State, counters: np.ndarray, cap: int
 ) -> int:
-    """Steepest descent on flat weights, then on the true ones; return the relocations
+    """Run steepest descent on flat weights, then on the true ones; return the relocations
     applied (two per home swap).
 
     On flat weights a band gap is worth closing with a unit only when the unit closes
@@ -437,7 +437,7 @@ class _IteratedLocalSearch:
             for block, array, length in zip(stacked, state, lengths, strict=True):
                 block[c][:length] = array
         self.flat = flat_weights(model.weights)
-        self.preferred = np.ascontiguousarray(preferred, dtype=np.int32)
+        self.preferred = preferred
         self.size_cdf = size_cdf(model)
         self.reach_flat = relocation_reach(model._replace(weights=self.flat))
         self.reach = relocation_reach(model)

@@ -40,9 +40,9 @@ from smartplan.engine.model import Model, State
 # A relocation improves when its delta is below this; smaller values are rounding noise.
 IMPROVEMENT = -1e-12
 # A home-swap scan runs only when it pairs at most this many times as many units as a
-# relocation scan has (units x other territories). Its cost grows with the square of the
-# units per territory: with 20,000 accounts on 2 territories and 10% away from home, one
-# scan paired 20 million units where a relocation scan tries 20,000.
+# relocation scan tries (units x other territories). Its cost grows with the square of the
+# units per territory. With 20,000 accounts on 2 territories and 10% away from home, one
+# scan made 20 million pairs where a relocation scan tries 20,000 moves.
 SWAP_SCAN_LIMIT = 2
 
 
@@ -143,14 +143,13 @@ def _best_home_swap(
     first: np.ndarray,
     counters: np.ndarray,
 ) -> tuple[int, int]:
-    """Return the best improving home swap (u, v), or (-1, -1).
-
-    Returns (-1, -1) without a scan when the scan would pair more than SWAP_SCAN_LIMIT
-    times the units of a relocation scan.
+    """Return the best improving home swap (u, v), or (-1, -1) if none improves.
 
     u is a unit away from its home h, and v is a unit in h. After the swap u is home and v
-    is where u was. Swaps rank like relocations: least limit violation, then least delta.
-    `by_territory` and `first` are scratch room for the movable units sorted by territory.
+    is where u was. The scan is skipped, with (-1, -1) returned, when it would pair more
+    than SWAP_SCAN_LIMIT times the units of a relocation scan. Swaps rank like
+    relocations: least limit violation, then least delta. `by_territory` and `first` are
+    scratch room for the movable units sorted by territory.
     """
     movable = model.movable
     n_movable = movable.shape[0]
