@@ -187,16 +187,16 @@ def _kick(
         a = state.assign[u]
         if home < 0 or home == a:
             continue
-        if relocate_violation(model, state, u, a, home) <= 0:
-            n_log = logged_relocate(model, state, u, home, log_unit, log_from, n_log)
-            returned += 1
-            continue
-        # A limit blocks the way home: swap with a unit of the home territory instead.
-        v = movable[below(rng, n_movable)]
-        if state.assign[v] != home or swap_violation(model, state, u, v) > 0:
-            continue
+        v = -1
+        if relocate_violation(model, state, u, a, home) > 0:
+            # A limit blocks the way home: swap with a unit of the home territory instead.
+            v = movable[below(rng, n_movable)]
+            if state.assign[v] != home or swap_violation(model, state, u, v) > 0:
+                continue
+        # One apply site per unit (see `anneal_chain`).
         n_log = logged_relocate(model, state, u, home, log_unit, log_from, n_log)
-        n_log = logged_relocate(model, state, v, a, log_unit, log_from, n_log)
+        if v >= 0:
+            n_log = logged_relocate(model, state, v, a, log_unit, log_from, n_log)
         returned += 1
     if uniform(rng) < kick_random:
         i = np.searchsorted(size_cdf, uniform(rng) * size_cdf[n_movable - 1], side="right")

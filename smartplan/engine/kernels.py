@@ -4,6 +4,11 @@ Every delta is O(number of criteria + sparse entries of the unit). A delta is pu
 apply changes the state and keeps `costs` equal to a full recomputation (up to rounding,
 which `recompute_state` removes). Balance deviation per territory is
 max(0, sum - hi, lo - sum), where [lo, hi] is the tolerance band around the target.
+
+The keep and soft-group parts compute signs instead of branching around their updates.
+numba acquires a reference to each array of `model` and `state` where it inlines one of
+these functions. With array updates inside branches it could not pair these acquisitions
+with their releases, so an apply took 290 ns instead of 40 on 5,000 units.
 """
 
 from __future__ import annotations
@@ -134,22 +139,16 @@ def relocate_apply(model: Model, state: State, u: int, a: int, b: int) -> None:
             state.bal_sums[c, a] -= value
             state.bal_sums[c, b] += value
     for e in range(model.keep_ptr[u], model.keep_ptr[u + 1]):
-        home = model.keep_home[e]
         slot = model.keep_slot[e]
-        change = model.keep_value[e] * model.keep_scale[slot]
-        if home == a:
-            state.costs[model.keep_term[slot]] += change
-        elif home == b:
-            state.costs[model.keep_term[slot]] -= change
+        state.costs[model.keep_term[slot]] += _keep_sign(model.keep_home[e], a, b) * (
+            model.keep_value[e] * model.keep_scale[slot]
+        )
     for e in range(model.group_ptr[u], model.group_ptr[u + 1]):
         g = model.group_value[e]
         n = model.group_count[e]
         slot = model.group_slot[g]
-        term = model.group_term[slot]
-        if state.group_counts[g, a] == n:
-            state.costs[term] -= model.group_scale[slot]
-        if state.group_counts[g, b] == 0:
-            state.costs[term] += model.group_scale[slot]
+        splits = _split_change(state.group_counts[g, a], state.group_counts[g, b], n)
+        state.costs[model.group_term[slot]] += splits * model.group_scale[slot]
         state.group_counts[g, a] -= n
         state.group_counts[g, b] += n
     state.violation[0] += relocate_violation(model, state, u, a, b)
@@ -209,23 +208,34 @@ def _sparse_relocate_delta(model: Model, state: State, u: int, a: int, b: int) -
     """Keep and soft-group part of `relocate_delta`."""
     delta = 0.0
     for e in range(model.keep_ptr[u], model.keep_ptr[u + 1]):
-        home = model.keep_home[e]
-        if home == a or home == b:  # noqa: SIM109 (numba cannot type `in` on a tuple)
-            slot = model.keep_slot[e]
-            change = model.keep_value[e] * model.keep_scale[slot]
-            weight = model.weights[model.keep_term[slot]]
-            delta += weight * change if home == a else -weight * change
+        slot = model.keep_slot[e]
+        weight = model.weights[model.keep_term[slot]]
+        delta += _keep_sign(model.keep_home[e], a, b) * (
+            weight * (model.keep_value[e] * model.keep_scale[slot])
+        )
     for e in range(model.group_ptr[u], model.group_ptr[u + 1]):
         g = model.group_value[e]
-        splits = 0
-        if state.group_counts[g, a] == model.group_count[e]:
-            splits -= 1
-        if state.group_counts[g, b] == 0:
-            splits += 1
-        if splits != 0:
-            slot = model.group_slot[g]
-            delta += model.weights[model.group_term[slot]] * splits * model.group_scale[slot]
+        splits = _split_change(
+            state.group_counts[g, a], state.group_counts[g, b], model.group_count[e]
+        )
+        slot = model.group_slot[g]
+        delta += splits * model.weights[model.group_term[slot]] * model.group_scale[slot]
     return delta
+
+
+@njit(cache=True, inline="always")
+def _keep_sign(home: int, a: int, b: int) -> int:
+    """Return 1 when a move from a to b leaves home, -1 when it returns home, else 0."""
+    return int(home == a) - int(home == b)
+
+
+@njit(cache=True, inline="always")
+def _split_change(count_a: int, count_b: int, n: int) -> int:
+    """Return the change in splits of a group value when n of its accounts move a to b.
+
+    count_a and count_b are the value's counts in a and b before the move.
+    """
+    return int(count_b == 0) - int(count_a == n)
 
 
 @njit(cache=True, inline="always")
