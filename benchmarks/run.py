@@ -8,9 +8,9 @@ The protocol of each size (seeds, solvers, budgets) is in `PROTOCOL`; options ov
 
 `--time-ratio N` runs SmartPlan alone, with its default move budget, on each instance that
 an exact solver has proven, and stops it by 1/N of the fastest proof's wall time. The
-non-search time of the call (encode, model build, scorecard) is estimated from the earlier
-SmartPlan records of the instance and taken off first. The record keeps the real wall
-time, so the report checks the ratio on what the run took.
+non-search time of the call (encode, model build, scorecard) is estimated from the latest
+commit's default-budget SmartPlan records of the instance and taken off first. The record
+keeps the real wall time, so the report checks the ratio on what the run took.
 
 Usage: python benchmarks/run.py --size s200 [--seeds 1 2] [--solvers smartplan highs]
        [--exact-time-limit S] [--smartplan-time-limit S] [--smartplan-moves N]
@@ -106,7 +106,9 @@ def proof_budgets(out: Path, ratio: float) -> dict[int, tuple[float, float]]:
 
     A proof is an exact solver's run with status optimal. The limit is SEARCH_SHARE x
     (proof / ratio - the median non-search seconds of the SmartPlan runs of the instance
-    with the default budget). Instances with no time left are left out.
+    with the default budget). Those runs are the ones at the commit of the latest of them,
+    since the non-search time changes with the code. Instances with no time left are left
+    out.
     """
     records: list[dict[str, Any]] = []
     if out.exists():
@@ -118,13 +120,17 @@ def proof_budgets(out: Path, ratio: float) -> dict[int, tuple[float, float]]:
             r["seconds"] for r in runs if r["solver"] in EXACT and r.get("status") == "optimal"
         ]
         # Only runs with the default budget, so that a rerun gets the same limit.
-        overheads = [
-            r["seconds"] - r["search_seconds"]
+        defaults = [
+            r
             for r in runs
             if r["solver"] == "smartplan"
             and not r.get("time_ratio")
             and r.get("search_seconds") is not None
         ]
+        if defaults:
+            latest = defaults[-1].get("commit")
+            defaults = [r for r in defaults if r.get("commit") == latest]
+        overheads = [r["seconds"] - r["search_seconds"] for r in defaults]
         if not proofs or not overheads:
             continue
         left = min(proofs) / ratio - statistics.median(overheads)

@@ -160,6 +160,6 @@ def text_values(frame: pd.DataFrame, column: str, purpose: str) -> np.ndarray:
     gives "7", not "7.0", so territory ids such as 7 match.
     """
     raw = _integers_as_integers(require_column(frame, column, purpose))
-    text = raw.astype("string").str.strip()
-    text = text.mask(text == "")
-    return np.array([None if pd.isna(value) else str(value) for value in text], dtype=object)
+    values = raw.astype("string").str.strip().to_numpy(dtype=object, na_value=None)
+    values[values == ""] = None
+    return values
