@@ -160,6 +160,8 @@ def text_values(frame: pd.DataFrame, column: str, purpose: str) -> np.ndarray:
     gives "7", not "7.0", so territory ids such as 7 match.
     """
     raw = _integers_as_integers(require_column(frame, column, purpose))
-    values = raw.astype("string").str.strip().to_numpy(dtype=object, na_value=None)
+    # pandas accepts any na_value, but its type stubs leave out None.
+    text = raw.astype("string").str.strip()
+    values = text.to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload]
     values[values == ""] = None
     return values
