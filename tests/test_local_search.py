@@ -524,3 +524,18 @@ def test_repair_and_ils_keep_to_the_budget() -> None:
     # kick late: 2 descents of 20,000 evaluations each, per chunk and chain.
     slack = budget // 5 + 64 * 2 * 2 * 20_000
     assert stats.moves_evaluated <= 2 * budget + slack
+
+
+def test_time_limit_with_vast_budget_reaches_ils() -> None:
+    """A move budget far beyond the time limit: the clock ends the run after local search.
+
+    The first chunk of a timed run measures the move rate. Sized as a share of a budget of
+    10^12 moves, it took a billion moves, far past the time limit, and the run never
+    reached the local search. The warm-up loads the kernels, so the timed run does not.
+    """
+    accounts = random_accounts(50, 4, territories=4)
+    spec = spec_from_dict(SPEC)
+    solve(accounts, spec, seed=1, moves=20_000)
+    plan = solve(accounts, spec, seed=1, moves=10**12, time_limit=1.0)
+    assert plan.stats.stopped_by == "time limit"
+    assert plan.stats.ils_iterations > 0
