@@ -10,10 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smartplan.encode import encode
+from smartplan.engine import descent
 from smartplan.engine.anneal import EVALUATED, ILS_ITERATIONS, N_COUNTERS
 from smartplan.engine.build import build_model
 from smartplan.engine.compare import lexicographic_less
-from smartplan.engine.descent import is_local_optimum
+from smartplan.engine.descent import is_local_optimum, return_home
 from smartplan.engine.greedy import greedy_start
 from smartplan.engine.ils import ils_chain, log_size, max_steps, size_cdf
 from smartplan.engine.kernels import (
@@ -539,3 +540,45 @@ def test_time_limit_with_vast_budget_reaches_ils() -> None:
     plan = solve(accounts, spec, seed=1, moves=10**12, time_limit=1.0)
     assert plan.stats.stopped_by == "time limit"
     assert plan.stats.ils_iterations > 0
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_return_home_leaves_no_improving_return(seed: int) -> None:
+    """From a random plan, the passes end where no return home improves or is feasible."""
+    built = _built(seed)
+    model = built.model
+    rng = np.random.default_rng(seed)
+    assign = rng.integers(0, model.n_territories, model.unit_pin.shape[0]).astype(np.int32)
+    assign[model.unit_pin >= 0] = model.unit_pin[model.unit_pin >= 0]
+    state = recompute_state(model, assign)
+    before = state.costs.copy()
+    violation = state.violation[0]
+    while return_home(model, state, built.preferred) > 0:
+        pass
+    _assert_same_state(model, state, state.assign)
+    assert state.violation[0] <= violation
+    if state.violation[0] == violation:
+        assert model.weights @ state.costs <= model.weights @ before
+    for u in model.movable:
+        home = built.preferred[u]
+        a = state.assign[u]
+        if home < 0 or home == a:
+            continue
+        if relocate_violation(model, state, u, a, home) <= 0:
+            assert relocate_violation(model, state, u, a, home) == 0
+            assert relocate_delta(model, state, u, a, home) >= -1e-12
+
+
+def test_large_model_descent_returns_units_home(monkeypatch) -> None:
+    """Above the scan limit the final descent still brings moved units home."""
+    built = _built(5)
+    model = built.model
+    state = recompute_state(model, np.zeros(model.unit_pin.shape[0], dtype=np.int32))
+    away = int((state.assign[model.movable] != built.preferred[model.movable]).sum())
+    monkeypatch.setattr(descent, "RELOCATION_SCAN_LIMIT", 0)
+    returned = descent.descend(model, state, built.preferred)
+    assert away > 0
+    assert returned > 0
+    assert descent.descend(model, state, built.preferred) == 0
+    _assert_same_state(model, state, state.assign)

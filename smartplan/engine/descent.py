@@ -1,7 +1,8 @@
 """Final descent: apply improving moves until none is left or the pass limit is reached.
 
 Small instances scan every relocation and every swap, so the result is a true local
-optimum for both neighbourhoods. Large ones use random moves at zero temperature.
+optimum for both neighbourhoods. On large ones a full scan costs too much, and the descent
+only tries to return each unit away from home to its home territory.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ from smartplan.engine.model import Model, State
 # A move improves the plan when its weighted delta is below this; smaller values are
 # rounding noise and would let the descent cycle.
 IMPROVEMENT = -1e-12
+# The final descent scans every relocation up to this many units x territories, and every
+# swap up to this many units. Larger models get passes that return units home.
+RELOCATION_SCAN_LIMIT = 50_000_000
+SWAP_SCAN_UNITS = 3_000
 
 
 @njit(cache=True)
@@ -71,18 +76,51 @@ def descend_swaps(model: Model, state: State) -> int:
     return applied
 
 
-def descend(model: Model, state: State, max_passes: int = 50) -> int:
+@njit(cache=True)
+def return_home(model: Model, state: State, preferred: np.ndarray) -> int:
+    """Move each unit away from its home territory back home where that improves, in one pass.
+
+    A random relocation goes home with probability 1 / (territories - 1), so with hundreds
+    of territories annealing rarely tries it; this pass tries it for every unit.
+    """
+    applied = 0
+    for i in range(model.movable.shape[0]):
+        u = model.movable[i]
+        a = state.assign[u]
+        home = preferred[u]
+        if home < 0 or home == a:
+            continue
+        violation = relocate_violation(model, state, u, a, home)
+        if violation > 0:
+            continue
+        if violation < 0 or relocate_delta(model, state, u, a, home) < IMPROVEMENT:
+            relocate_apply(model, state, u, a, home)
+            applied += 1
+    return applied
+
+
+def descend(
+    model: Model, state: State, preferred: np.ndarray | None = None, max_passes: int = 50
+) -> int:
     """Run full passes while they improve; return the number of moves applied.
 
-    Scans every pair only when there are at most 3,000 movable units, and every relocation
-    only when units times territories is at most 50 million.
+    Scans every pair only up to SWAP_SCAN_UNITS movable units, and every relocation only up
+    to RELOCATION_SCAN_LIMIT units x territories. Larger models get passes that try to
+    return each unit home (`preferred`, -1 for none).
     """
     n_movable = model.movable.shape[0]
-    scan_relocations = n_movable * model.n_territories <= 50_000_000
-    scan_swaps = n_movable <= 3_000
+    scan_relocations = n_movable * model.n_territories <= RELOCATION_SCAN_LIMIT
+    scan_swaps = n_movable <= SWAP_SCAN_UNITS
     applied = 0
     if not scan_relocations:
-        return 0
+        if preferred is None:
+            return 0
+        for _ in range(max_passes):
+            moved = return_home(model, state, preferred)
+            applied += moved
+            if moved == 0:
+                break
+        return applied
     for _ in range(max_passes):
         moved = descend_relocations(model, state)
         if scan_swaps:

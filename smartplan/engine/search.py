@@ -234,7 +234,7 @@ def run_search(
         ):
             final = recompute_state(model, best_assign[c])
         if stats.stopped_by != "interrupted":
-            stats.descent_moves += descend(model, final)
+            stats.descent_moves += descend(model, final, preferred)
         final = recompute_state(model, final.assign)
         results.append(final)
 
