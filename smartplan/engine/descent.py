@@ -80,8 +80,8 @@ def descend_swaps(model: Model, state: State) -> int:
 def return_home(model: Model, state: State, preferred: np.ndarray) -> int:
     """Move each unit away from its home territory back home where that improves, in one pass.
 
-    A random relocation goes home with probability 1 / (territories - 1), so with hundreds
-    of territories annealing rarely tries it; this pass tries it for every unit.
+    A random relocation goes home with probability 1 / (territories - 1). With hundreds of
+    territories annealing rarely tries it, so this pass tries it for every unit.
     """
     applied = 0
     for i in range(model.movable.shape[0]):
