@@ -26,6 +26,8 @@ BENCHMARKS = Path(__file__).resolve().parent
 BEGIN = "<!-- tables begin -->"
 END = "<!-- tables end -->"
 SIZE_ORDER = ["s200", "s500", "m5k", "l50k", "xl1m"]
+# results/throughput.jsonl contains the records of benchmarks/throughput.py, not of a size.
+THROUGHPUT = "throughput"
 EXACT = ("highs", "cp-sat")
 COLORS = {"smartplan": "C0", "highs": "C1", "cp-sat": "C2"}
 
@@ -33,6 +35,7 @@ Record = dict[str, Any]
 
 
 def load(results: Path) -> dict[str, list[Record]]:
+    """Load the records by file name: one file per size, and one of throughput runs."""
     by_size: dict[str, list[Record]] = {}
     for path in sorted(results.glob("*.jsonl")):
         records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
@@ -41,11 +44,17 @@ def load(results: Path) -> dict[str, list[Record]]:
     return by_size
 
 
+def cpu(record: Record) -> str:
+    """Return the processor a record was measured on."""
+    return str(record.get("machine", {}).get("cpu", "?"))
+
+
 def latest(records: list[Record]) -> list[Record]:
-    """Keep the last record of each (instance, solver, seed, budget) run.
+    """Keep the last record of each (instance, solver, seed, budget, processor) run.
 
     The budget of a `run.py --time-ratio` run is its ratio: its time limit follows from
-    the other records, so it may differ from one rerun to the next.
+    the other records, so it may differ from one rerun to the next. Runs on other
+    processors are kept apart, since their times do not compare.
     """
     kept: dict[tuple[Any, ...], Record] = {}
     for record in records:
@@ -54,7 +63,13 @@ def latest(records: list[Record]) -> list[Record]:
             if record.get("time_ratio")
             else (record.get("time_limit"), record.get("moves"))
         )
-        key = (record.get("instance_seed"), record.get("solver"), record.get("seed"), budget)
+        key = (
+            record.get("instance_seed"),
+            record.get("solver"),
+            record.get("seed"),
+            budget,
+            cpu(record),
+        )
         kept[key] = record
     return list(kept.values())
 
@@ -111,11 +126,19 @@ def small_table(size: str, records: list[Record]) -> list[str]:
     for seed in sorted(by_instance):
         runs = by_instance[seed]
         best, proven = best_known(runs)
-        exact = {r["solver"]: r for r in runs if r["solver"] in EXACT}
         smart = [r for r in runs if r["solver"] == "smartplan" and not r.get("time_ratio")]
+        processor = cpu(smart[-1]) if smart else None
+        # The exact runs on SmartPlan's processor where there are some; only those count
+        # for the time ratio. Costs and proofs of optimality hold on any processor.
+        exact = {r["solver"]: r for r in runs if r["solver"] in EXACT}
+        exact |= {r["solver"]: r for r in runs if r["solver"] in EXACT and cpu(r) == processor}
         smart_cost = statistics.median(r["cost"] for r in smart) if smart else None
         smart_seconds = statistics.median(r["seconds"] for r in smart) if smart else None
-        proofs = [r["seconds"] for r in exact.values() if r.get("status") == "optimal"]
+        proofs = [
+            r["seconds"]
+            for r in exact.values()
+            if r.get("status") == "optimal" and cpu(r) == processor
+        ]
         ratio = smart_seconds / min(proofs) if proofs and smart_seconds else None
         smart_gap = gap(smart_cost, best)
         if smart_gap is not None:
@@ -176,17 +199,25 @@ def _ratio_rows(records: list[Record], timed: list[Record], ratio: float) -> lis
         best, proven = best_known(runs)
         mine = [r for r in timed if r["instance_seed"] == seed]
         seconds = statistics.median(r["seconds"] for r in mine)
-        proof = mine[0]["proof_seconds"]
+        # The fastest proof on the processor of these runs (the one their limit came from).
+        proofs = [
+            r["seconds"]
+            for r in runs
+            if r["solver"] in EXACT and r.get("status") == "optimal" and cpu(r) == cpu(mine[0])
+        ]
+        proof = min(proofs) if proofs else None
         smart_gap = gap(statistics.median(r["cost"] for r in mine), best)
         met = (
-            proven
+            proof is not None
+            and proven
             and smart_gap is not None
             and smart_gap <= 0.005
             and seconds <= proof / mine[0]["time_ratio"]
         )
         lines.append(
             f"| {seed} | {_sec(proof)} | {mine[0]['time_limit']:.3f} | {seconds:.3f} | "
-            f"{seconds / proof:.3f} | {_pct(smart_gap)} | {'yes' if met else 'no'} |"
+            f"{_num(seconds / proof if proof else None, 3)} | {_pct(smart_gap)} | "
+            f"{'yes' if met else 'no'} |"
         )
     return lines
 
@@ -345,13 +376,16 @@ def _commits(records: list[Record]) -> str:
     """Name the commit of each solver's runs, for example "SmartPlan at 02f7f16"."""
     names = {"smartplan": "SmartPlan", "smartplan-cli": "SmartPlan CLI", "highs": "HiGHS"}
     names |= {"cp-sat": "CP-SAT", "moves-bound": "LP bound"}
-    by_commit: dict[str, list[str]] = defaultdict(list)
+    by_commit: dict[tuple[str, str], list[str]] = defaultdict(list)
     for record in records:
         name = str(names.get(record["solver"], record["solver"]))
-        commit = record.get("commit", "?")
-        if name not in by_commit[commit]:
-            by_commit[commit].append(name)
-    parts = [f"{', '.join(solvers)} at commit {commit}" for commit, solvers in by_commit.items()]
+        key = (record.get("commit", "?"), cpu(record))
+        if name not in by_commit[key]:
+            by_commit[key].append(name)
+    parts = [
+        f"{', '.join(solvers)} at commit {commit} ({processor})"
+        for (commit, processor), solvers in by_commit.items()
+    ]
     return "; ".join(parts)
 
 
@@ -359,11 +393,20 @@ def tables(by_size: dict[str, list[Record]]) -> list[str]:
     lines: list[str] = []
     for size in sorted(by_size, key=lambda s: SIZE_ORDER.index(s) if s in SIZE_ORDER else 99):
         records = latest(by_size[size])
+        # SmartPlan's runs on the processor of its latest run only: times on two machines
+        # do not compare, and the exact solvers' times are matched to that processor.
+        mine = [r for r in records if str(r["solver"]).startswith("smartplan")]
+        if mine:
+            processor = cpu(mine[-1])
+            records = [
+                r
+                for r in records
+                if not str(r["solver"]).startswith("smartplan") or cpu(r) == processor
+            ]
         first = records[0]
         lines += [
-            f"_{size}: {_commits(records)}, {first.get('machine', {}).get('cores')} "
-            f"cores ({first.get('machine', {}).get('cpu', '?')}), "
-            f"{first.get('machine', {}).get('memory_gib')} GiB; load average at the starts "
+            f"_{size}: {_commits(records)}; {first.get('machine', {}).get('cores')} "
+            f"cores, {first.get('machine', {}).get('memory_gib')} GiB; load average at the starts "
             f"{min(r['load_average'] for r in records):.1f} to "
             f"{max(r['load_average'] for r in records):.1f}._",
             "",
@@ -378,6 +421,27 @@ def tables(by_size: dict[str, list[Record]]) -> list[str]:
     return lines
 
 
+def throughput_table(records: list[Record]) -> list[str]:
+    """Return one table row per `throughput.py` run: medians and bests of its repeats."""
+    if not records:
+        return []
+    lines = [
+        "#### Annealing throughput (`throughput.py`), millions of moves per CPU second",
+        "",
+        "| commit | processor | size | moves per run | hot median | hot best | cold median "
+        "| cold best | load average |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in records:
+        lines.append(
+            f"| {r.get('commit', '?')} | {cpu(r)} | {r['size']} | {r['moves']:,} | "
+            f"{statistics.median(r['hot_all']):.2f} | {r['hot_best']:.2f} | "
+            f"{statistics.median(r['cold_all']):.2f} | {r['cold_best']:.2f} | "
+            f"{r['load_average']:.1f} |"
+        )
+    return [*lines, ""]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--results", type=Path, default=BENCHMARKS / "results")
@@ -385,7 +449,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plot", type=Path, default=BENCHMARKS / "cost_vs_time.png")
     args = parser.parse_args(argv)
     by_size = load(args.results)
-    body = tables(by_size)
+    throughput = by_size.pop(THROUGHPUT, [])
+    body = tables(by_size) + throughput_table(throughput)
     plotted = plot(by_size, args.plot)
     if plotted:
         body += [f"![cost against time, {', '.join(plotted)}]({args.plot.name})", ""]

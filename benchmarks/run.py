@@ -105,21 +105,26 @@ TIME_RATIO_MOVES = 10**12
 SEARCH_SHARE = 0.9
 
 
-def proof_budgets(out: Path, ratio: float) -> dict[int, tuple[float, float]]:
+def proof_budgets(out: Path, ratio: float, processor: str) -> dict[int, tuple[float, float]]:
     """Per instance with a proof: (fastest proof's wall seconds, SmartPlan search limit).
 
-    A proof is an exact solver's run with status optimal. The limit is SEARCH_SHARE x
+    A proof is an exact solver's run with status optimal on `processor`, the one this run
+    measures on: times on other processors do not compare. The limit is SEARCH_SHARE x
     (proof / ratio - the median non-search seconds of the SmartPlan runs of the instance
-    with the default budget). Those runs are the ones at the commit of the latest of them,
-    since the non-search time changes with the code. Instances with no time left are left
-    out.
+    with the default budget on that processor). Those runs are the ones at the commit of
+    the latest of them, since the non-search time changes with the code. Instances with no
+    time left are left out.
     """
     records: list[dict[str, Any]] = []
     if out.exists():
         records = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
     budgets: dict[int, tuple[float, float]] = {}
     for seed in sorted({r["instance_seed"] for r in records}):
-        runs = [r for r in records if r["instance_seed"] == seed]
+        runs = [
+            r
+            for r in records
+            if r["instance_seed"] == seed and r.get("machine", {}).get("cpu") == processor
+        ]
         proofs = [
             r["seconds"] for r in runs if r["solver"] in EXACT and r.get("status") == "optimal"
         ]
@@ -129,6 +134,8 @@ def proof_budgets(out: Path, ratio: float) -> dict[int, tuple[float, float]]:
             for r in runs
             if r["solver"] == "smartplan"
             and not r.get("time_ratio")
+            and r.get("moves") is None
+            and r.get("time_limit") is None
             and r.get("search_seconds") is not None
         ]
         if defaults:
@@ -205,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     budgets: dict[int, tuple[float, float]] = {}
     if args.time_ratio is not None:
         solvers = ["smartplan"]
-        budgets = proof_budgets(out, args.time_ratio)
+        budgets = proof_budgets(out, args.time_ratio, str(context["machine"]["cpu"]))
         skipped = [seed for seed in seeds if seed not in budgets]
         if skipped:
             print(f"no proof or no time left on instances {skipped}: skipped", flush=True)

@@ -6,9 +6,12 @@ thread with `time.process_time`, so other processes on the machine do not count:
 - hot: a full schedule from 1e5 down to 1e-4 (most moves accepted early);
 - cold: 1e-4 down to 1e-5 from a plan annealed first (most moves rejected).
 
-Prints the best of `--repeats` runs of each, in millions of moves per CPU second.
+Prints the best of `--repeats` runs of each, in millions of moves per CPU second, with
+every run's rate, and appends that record with the commit and the machine to
+`results/throughput.jsonl`.
 
 Usage: python benchmarks/throughput.py [--size m5k] [--seed 1] [--moves 5000000]
+       [--repeats 3] [--results DIR]
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ BENCHMARKS = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCHMARKS.parent))
 
 from benchmarks.generate import instance_paths, write_instance  # noqa: E402
+from benchmarks.run import commit, machine  # noqa: E402
 from smartplan.encode import encode  # noqa: E402
 from smartplan.engine.anneal import N_COUNTERS, anneal_chain  # noqa: E402
 from smartplan.engine.build import build_model  # noqa: E402
@@ -45,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--moves", type=int, default=5_000_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--instances", type=Path, default=BENCHMARKS / "instances")
+    parser.add_argument("--results", type=Path, default=BENCHMARKS / "results")
     args = parser.parse_args(argv)
 
     table, spec_path = instance_paths(args.instances, args.size, args.seed)
@@ -79,7 +84,11 @@ def main(argv: list[str] | None = None) -> int:
         **{f"{phase}_best": max(values) for phase, values in rates.items()},
         **{f"{phase}_all": [round(v, 2) for v in values] for phase, values in rates.items()},
     }
+    result |= {"commit": commit(), "machine": machine()}
     print(json.dumps(result))
+    args.results.mkdir(parents=True, exist_ok=True)
+    with (args.results / "throughput.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(result) + "\n")
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -12,7 +13,7 @@ import pandas as pd
 from smartplan.encode import Encoding, encode
 from smartplan.engine.build import Built, build_model
 from smartplan.engine.search import SearchStats, run_search
-from smartplan.errors import InfeasibleError
+from smartplan.errors import InfeasibleError, SpecError
 from smartplan.io import write_table
 from smartplan.metrics import Scorecard, score
 from smartplan.presolve import presolve
@@ -126,6 +127,15 @@ def _with_overrides(
     moves: int | None,
     chains: int | None,
 ) -> PlanSpec:
+    if time_limit is not None and not (math.isfinite(time_limit) and time_limit > 0):
+        raise SpecError(
+            f"time_limit = {time_limit!r} is invalid; give a positive number of seconds, "
+            "or None for no limit"
+        )
+    for name, value in (("moves", moves), ("chains", chains)):
+        whole = isinstance(value, int | np.integer) and not isinstance(value, bool)
+        if value is not None and not (whole and value > 0):
+            raise SpecError(f"{name} = {value!r} is invalid; give a positive whole number")
     search = spec.search
     search = Search(
         chains=chains if chains is not None else search.chains,

@@ -1,12 +1,12 @@
-"""The compiled move loops acquire no array references per move.
+"""The compiled loops of annealing and steepest descent acquire no array references per move.
 
 numba acquires a reference to every array of a NamedTuple argument where it inlines a
 function that takes one, and releases them at the end of the inlined body. Its
-reference-count pruning removes such pairs only in simple control flow. An early return,
-or two inlined applies on two branches, is enough to keep them, and then every move pays
-dozens of atomic operations: an apply took 7 times as long.
-These tests compile fresh copies of the loops, because cached code keeps no IR, and check
-that no acquisition lies in a basic block on a loop of the control flow.
+reference-count pruning removes such pairs only in simple control flow. Array updates
+inside branches, or an inlined apply inside the acceptance test of each branch, were
+enough to keep them, and then every move paid dozens of atomic operations: an apply took
+7 times as long. These tests compile fresh copies of the loops, because cached code keeps
+no IR, and check that no acquisition lies in a basic block on a loop of the control flow.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ def _acquisitions_in_loops(function, args: tuple) -> tuple[int, int]:
 
     Returns the acquisitions in all and those in a basic block that lies on a loop.
     """
-    fresh = njit(function.py_func)
+    options = {key: value for key, value in function.targetoptions.items() if key != "cache"}
+    fresh = njit(**options)(function.py_func)
     fresh(*args)
     module = next(iter(fresh.inspect_llvm().values()))
     prefix = "_ZN" + "".join(
@@ -49,7 +50,8 @@ def _acquisitions_in_loops(function, args: tuple) -> tuple[int, int]:
     assert len(bodies) == 1, f"expected one compiled body with prefix {prefix}"
     blocks: dict[str, str] = {}
     label = ""
-    for line in bodies[0].split("{\n", 1)[1].splitlines():
+    body = bodies[0].split("{\n", 1)[1].split("\n}\n", 1)[0]
+    for line in body.splitlines():
         if match := re.match(r'^"?([\w.$-]+)"?:', line):
             label = match.group(1)
         blocks[label] = blocks.get(label, "") + line + "\n"
@@ -80,17 +82,6 @@ def _on_a_loop(start: str, successors: dict[str, set[str]]) -> bool:
     return False
 
 
-def _arrays(*values: object) -> int:
-    """Count the arrays among `values`, with the fields of NamedTuples."""
-    count = 0
-    for value in values:
-        if isinstance(value, Model | State):
-            count += _arrays(*value)
-        elif isinstance(value, np.ndarray):
-            count += 1
-    return count
-
-
 def _model_and_state() -> tuple[Model, State, np.ndarray]:
     encoding = encode(random_accounts(30, 1, territories=4), spec_from_dict(SPEC))
     built = build_model(encoding)
@@ -106,8 +97,8 @@ def test_anneal_loop_acquires_nothing() -> None:
     args = (model, state, rng, 1_000, 1.0, 0.1, 0.3, counters)
     total, in_loops = _acquisitions_in_loops(anneal_chain, args)
     assert in_loops == 0
-    # The count found the acquisitions at entry, one per array argument.
-    assert total >= _arrays(*args)
+    # The parser found the body: numba acquires the array arguments at entry.
+    assert total > 0
 
 
 def test_steepest_loop_acquires_nothing() -> None:
@@ -118,5 +109,5 @@ def test_steepest_loop_acquires_nothing() -> None:
     args = (model, state, 16, log, log.copy(), 0, counters, reach, False, preferred, 10**6)
     total, in_loops = _acquisitions_in_loops(steepest_descent, args)
     assert in_loops == 0
-    # The count found the acquisitions at entry, one per array argument.
-    assert total >= _arrays(*args)
+    # The parser found the body: numba acquires the array arguments at entry.
+    assert total > 0

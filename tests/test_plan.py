@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from smartplan import InfeasibleError, load_spec, solve, spec_from_dict
+from smartplan.errors import SpecError
 
 from .conftest import FORTUNE_SPEC, random_accounts
 
@@ -97,3 +98,14 @@ def test_priority_order_is_strict() -> None:
     assert costs[0] <= costs[1]
     assert costs[0] <= first_only.scorecard.term_costs()[0] * 1.05 + 1e-6
     assert np.isfinite(both.cost)
+
+
+@pytest.mark.parametrize(
+    ("override", "value"),
+    [("time_limit", 0.0), ("time_limit", float("nan")), ("moves", 0), ("chains", True)],
+)
+def test_invalid_override_rejected(override: str, value: object) -> None:
+    accounts = random_accounts(20, 1, territories=2)
+    spec = spec_from_dict({"plan": {"territories": 2}, "criteria": [{"kind": "balance"}]})
+    with pytest.raises(SpecError, match=f"{override} = "):
+        solve(accounts, spec, **{override: value})

@@ -80,10 +80,10 @@ def anneal_chain(
             delta = relocate_delta(model, state, u, a, b)
         if not accept(violation, delta, temperature, rng):
             continue
-        # One apply site serves both kinds of move: a swap is u's relocation, then v's.
-        # With an inlined apply on each branch, LLVM merged their reference releases into
-        # one block, numba could no longer pair them with the acquisitions, and each
-        # accepted move made about 60 atomic operations that took 7 times the apply.
+        # The apply follows the acceptance test; a swap is u's relocation, then v's. With
+        # the apply inside an `if accept(...)` on each branch, numba kept about 60
+        # reference-count operations per accepted move, 7 times the apply itself.
+        # tests/test_compiled.py checks the compiled loop for them.
         relocate_apply(model, state, u, a, b)
         if v < 0:
             counters[ACCEPTED_RELOCATE] += 1

@@ -193,7 +193,7 @@ def _kick(
             v = movable[below(rng, n_movable)]
             if state.assign[v] != home or swap_violation(model, state, u, v) > 0:
                 continue
-        # One apply site per unit (see `anneal_chain`).
+        # The applies follow the choice, as in `steepest_descent`.
         n_log = logged_relocate(model, state, u, home, log_unit, log_from, n_log)
         if v >= 0:
             n_log = logged_relocate(model, state, v, a, log_unit, log_from, n_log)

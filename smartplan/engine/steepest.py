@@ -121,8 +121,8 @@ def steepest_descent(
                     best_violation = violation
         counters[EVALUATED] += evaluated
         # The step relocates best_u to best_b, then, for a home swap, v to where u was.
-        # The two applies have one site each on the path of every step, for the reason
-        # given in `anneal_chain`.
+        # With the applies on separate branches instead, numba kept reference-count
+        # operations of the inlined arguments in the loop (tests/test_compiled.py).
         v = -1
         if best_u < 0:
             if counters[EVALUATED] >= max_evaluated:
@@ -264,15 +264,13 @@ def _leaving_cost(model: Model, u: int, a: int) -> float:
     another home could lower a keep term.
     """
     cost = 0.0
-    home = True
     for e in range(model.keep_ptr[u], model.keep_ptr[u + 1]):
-        home &= model.keep_home[e] == a
+        if model.keep_home[e] != a:
+            return -math.inf
         slot = model.keep_slot[e]
         weight = model.weights[model.keep_term[slot]]
         cost += weight * model.keep_value[e] * model.keep_scale[slot]
-    # One return: an early one from the loop would keep numba from pairing the reference
-    # counts of the inlined arguments, at the cost of dozens of atomic operations a call.
-    return cost if home else -math.inf
+    return cost
 
 
 def relocation_reach(model: Model) -> np.ndarray:
