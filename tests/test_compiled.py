@@ -34,7 +34,8 @@ def _acquisitions_in_loops(function, args: tuple) -> tuple[int, int]:
 
     Returns the acquisitions in all and those in a basic block that lies on a loop.
     """
-    options = {key: value for key, value in function.targetoptions.items() if key != "cache"}
+    skipped = ("cache", "nopython")  # njit sets nopython itself, and warns when given it
+    options = {key: value for key, value in function.targetoptions.items() if key not in skipped}
     fresh = njit(**options)(function.py_func)
     fresh(*args)
     module = next(iter(fresh.inspect_llvm().values()))
