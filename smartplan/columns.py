@@ -64,16 +64,16 @@ def _row_numbers(rows: np.ndarray, index: pd.Index | None) -> list[int]:
 def account_ids(frame: pd.DataFrame, column: str) -> np.ndarray:
     """Return the ids as an object array of stripped strings; reject empty or repeated ids."""
     raw = _integers_as_integers(require_column(frame, column, "account id"))
-    ids = raw.astype("string").str.strip()
-    empty = np.flatnonzero((ids.isna() | (ids == "")).to_numpy())
+    text = raw.astype("string").str.strip()
+    values = text.to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload]
+    empty = np.flatnonzero(pd.isna(values) | (values == ""))
     if len(empty):
         raise InputError(
             f"column {column!r} has empty account ids in {describe_rows(empty, index=raw.index)}; "
             "give every account an id or remove those rows"
         )
-    values = ids.to_numpy(dtype=object)
-    repeated = ids.duplicated(keep=False).to_numpy()
-    if repeated.any():
+    if len(set(values)) < len(values):
+        repeated = pd.Series(values).duplicated(keep=False).to_numpy()
         rows = np.flatnonzero(repeated)
         shown = sorted({values[row] for row in rows})
         raise InputError(

@@ -138,7 +138,8 @@ def encode(accounts: pd.DataFrame, spec: PlanSpec) -> Encoding:
     if spec.owner_column is not None:
         owners[spec.owner_column] = home
     pin, pin_reason = _pins(frame, spec, index_of, home)
-    children = _children(frame, spec, ids)
+    parents = None if spec.parent is None else text_values(frame, spec.parent, "parent account id")
+    children = _children(parents, ids)
 
     encoding_terms: list[tuple[int, str, str, float | None, float, str | None]] = []
     bal_values, bal_share, bal_tolerance, bal_slots = [], [], [], []
@@ -231,7 +232,8 @@ def encode(accounts: pd.DataFrame, spec: PlanSpec) -> Encoding:
         )
 
     if spec.parent is not None:
-        hard_group_keys.append(_family_keys(frame, spec, ids))
+        assert parents is not None
+        hard_group_keys.append(_family_keys(parents, spec.parent, ids))
         hard_group_fields.append(spec.parent)
     unit, n_units = merge_units(hard_group_keys, len(frame))
 
@@ -366,21 +368,18 @@ def _pins(
     return pin, reason
 
 
-def _children(frame: pd.DataFrame, spec: PlanSpec, ids: np.ndarray) -> np.ndarray:
-    """True for accounts whose parent column names another account."""
-    if spec.parent is None:
-        return np.zeros(len(frame), dtype=bool)
-    parents = text_values(frame, spec.parent, "parent account id")
+def _children(parents: np.ndarray | None, ids: np.ndarray) -> np.ndarray:
+    """Return True for each account whose parent id (None for none) names another account."""
+    if parents is None:
+        return np.zeros(len(ids), dtype=bool)
     return np.array(
         [parent is not None and parent != own for parent, own in zip(parents, ids, strict=True)],
         dtype=bool,
     )
 
 
-def _family_keys(frame: pd.DataFrame, spec: PlanSpec, ids: np.ndarray) -> np.ndarray:
+def _family_keys(parents: np.ndarray, column: str, ids: np.ndarray) -> np.ndarray:
     """Group key of each account's family: its top ancestor in the table, or its parent id."""
-    assert spec.parent is not None
-    parents = text_values(frame, spec.parent, "parent account id")
     parent_of = {
         own: parent for own, parent in zip(ids, parents, strict=True) if parent not in (None, own)
     }
@@ -392,7 +391,7 @@ def _family_keys(frame: pd.DataFrame, spec: PlanSpec, ids: np.ndarray) -> np.nda
             key = parent_of[key]
             if key in seen:
                 raise InputError(
-                    f"column {spec.parent!r} has a cycle of parent ids through account "
+                    f"column {column!r} has a cycle of parent ids through account "
                     f"{own!r}; a family needs one top account with an empty parent"
                 )
             seen.add(key)

@@ -81,6 +81,17 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
+_TERRITORY_COLUMNS = [
+    "priority",
+    "criterion",
+    "territory",
+    "sum",
+    "target",
+    "deviation",
+    "outside_band",
+]
+
+
 def score(encoding: Encoding, assign: np.ndarray) -> Scorecard:
     """Score `assign` (int32[N] territory per account, -1 for none) under the encoding."""
     assign = np.asarray(assign, dtype=np.int64)
@@ -89,7 +100,8 @@ def score(encoding: Encoding, assign: np.ndarray) -> Scorecard:
     ids = encoding.territory_ids
     terms = encoding.terms
     costs = np.zeros(len(terms))
-    territory_rows: list[dict[str, Any]] = []
+    # Columns of the territories table, one block of n_territories rows per criterion.
+    territory_columns: dict[str, list[Any]] = {name: [] for name in _TERRITORY_COLUMNS}
     criterion_rows: list[dict[str, Any]] = [{} for _ in terms]
 
     totals = encoding.bal_values.sum(axis=0)
@@ -106,18 +118,17 @@ def score(encoding: Encoding, assign: np.ndarray) -> Scorecard:
         has_target = targets > 0
         relative = np.divide(sums - targets, targets, out=np.zeros(n_territories), where=has_target)
         ratio = sums[has_target] / targets[has_target]
-        for t in range(n_territories):
-            territory_rows.append(
-                {
-                    "priority": terms[term].priority,
-                    "criterion": terms[term].label,
-                    "territory": ids[t],
-                    "sum": float(sums[t]),
-                    "target": float(targets[t]),
-                    "deviation": float(relative[t]),
-                    "outside_band": float(outside[t]),
-                }
-            )
+        block = {
+            "priority": [terms[term].priority] * n_territories,
+            "criterion": [terms[term].label] * n_territories,
+            "territory": list(ids),
+            "sum": sums.tolist(),
+            "target": targets.tolist(),
+            "deviation": relative.tolist(),
+            "outside_band": outside.tolist(),
+        }
+        for name, values in block.items():
+            territory_columns[name].extend(values)
         criterion_rows[term] = {
             "total": float(totals[c]),
             "max_deviation": float(np.abs(relative[has_target]).max()) if has_target.any() else 0.0,
@@ -173,9 +184,14 @@ def score(encoding: Encoding, assign: np.ndarray) -> Scorecard:
     )
     limits = _limit_rows(encoding, assign)
     summary = _summary(encoding, assign, float(weights @ costs), limits)
-    columns = ["priority", "criterion", "territory", "sum", "target", "deviation", "outside_band"]
+    # Without balance terms the table is empty, with columns of object dtype.
+    territories = (
+        pd.DataFrame(territory_columns, columns=_TERRITORY_COLUMNS)
+        if territory_columns["priority"]
+        else pd.DataFrame([], columns=_TERRITORY_COLUMNS)
+    )
     return Scorecard(
-        territories=pd.DataFrame(territory_rows, columns=columns),
+        territories=territories,
         criteria=criteria,
         limits=limits,
         summary=summary,
@@ -199,7 +215,7 @@ def _group_figures(
 
 def overlay_ratio(values: np.ndarray, assign: np.ndarray, n_territories: int) -> float:
     """Mean number of distinct `values` per territory (None values ignored)."""
-    codes, _ = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    codes, _ = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
     return _group_figures(codes.astype(np.int64), np.asarray(assign), n_territories)[1]
 
 

@@ -19,10 +19,10 @@ def merge_units(keys: list[np.ndarray], n_accounts: int) -> tuple[np.ndarray, in
         return np.arange(n_accounts, dtype=np.int32), n_accounts
     sources, targets = [], []
     for column in keys:
-        present = np.flatnonzero(pd.notna(pd.Series(column, dtype=object)).to_numpy())
+        present = np.flatnonzero(pd.notna(np.asarray(column, dtype=object)))
         if len(present) == 0:
             continue
-        codes, _ = pd.factorize(pd.Series(column[present], dtype=object))
+        codes, _ = pd.factorize(np.asarray(column, dtype=object)[present])
         first = np.full(codes.max() + 1, -1, dtype=np.int64)
         # Reversed assignment leaves the first member of each code in `first`.
         first[codes[::-1]] = present[::-1]
