@@ -6,12 +6,12 @@ with the git commit, the machine and the load average at the start of the run.
 
 The protocol of each size (seeds, solvers, budgets) is in `PROTOCOL`; options override it.
 
-`--time-ratio N` runs SmartPlan alone on each instance that an exact solver has proven,
-and stops it by 1/N of the fastest proof's wall time. Its move budget (TIME_RATIO_MOVES) is
-too large to reach, so the clock ends the run. The
-non-search time of the call (encode, model build, scorecard) is estimated from the latest
-commit's default-budget SmartPlan records of the instance and taken off first. The record
-keeps the real wall time, so the report checks the ratio on what the run took.
+`--time-ratio N` runs SmartPlan alone on each instance that an exact solver has proven on
+this processor, and stops it by 1/N of the fastest proof's wall time. Its move budget
+(TIME_RATIO_MOVES) is too large to reach, so the clock ends the run. The non-search time of
+the call (encode, model build, scorecard) is estimated from the latest commit's
+default-budget SmartPlan records of the instance and taken off first. The record keeps the
+real wall time, so the report checks the ratio on what the run took.
 
 Usage: python benchmarks/run.py --size s200 [--seeds 1 2] [--solvers smartplan highs]
        [--exact-time-limit S] [--smartplan-time-limit S] [--smartplan-moves N]
@@ -36,7 +36,7 @@ ROOT = BENCHMARKS.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.generate import SIZES, instance_paths, write_instance  # noqa: E402
-from benchmarks.report import EXACT  # noqa: E402
+from benchmarks.report import EXACT, cpu  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -120,11 +120,7 @@ def proof_budgets(out: Path, ratio: float, processor: str) -> dict[int, tuple[fl
         records = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
     budgets: dict[int, tuple[float, float]] = {}
     for seed in sorted({r["instance_seed"] for r in records}):
-        runs = [
-            r
-            for r in records
-            if r["instance_seed"] == seed and r.get("machine", {}).get("cpu") == processor
-        ]
+        runs = [r for r in records if r["instance_seed"] == seed and cpu(r) == processor]
         proofs = [
             r["seconds"] for r in runs if r["solver"] in EXACT and r.get("status") == "optimal"
         ]

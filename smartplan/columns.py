@@ -64,8 +64,7 @@ def _row_numbers(rows: np.ndarray, index: pd.Index | None) -> list[int]:
 def account_ids(frame: pd.DataFrame, column: str) -> np.ndarray:
     """Return the ids as an object array of stripped strings; reject empty or repeated ids."""
     raw = _integers_as_integers(require_column(frame, column, "account id"))
-    text = raw.astype("string").str.strip()
-    values = text.to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload]
+    values = _stripped(raw)
     empty = np.flatnonzero(pd.isna(values) | (values == ""))
     if len(empty):
         raise InputError(
@@ -160,8 +159,13 @@ def text_values(frame: pd.DataFrame, column: str, purpose: str) -> np.ndarray:
     gives "7", not "7.0", so territory ids such as 7 match.
     """
     raw = _integers_as_integers(require_column(frame, column, purpose))
-    # pandas accepts any na_value, but its type stubs leave out None.
-    text = raw.astype("string").str.strip()
-    values = text.to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload]
+    values = _stripped(raw)
     values[values == ""] = None
     return values
+
+
+def _stripped(series: pd.Series) -> np.ndarray:
+    """Return the cells as an object array of stripped strings, with None for missing ones."""
+    text = series.astype("string").str.strip()
+    # pandas accepts any na_value, but its type stubs leave out None.
+    return text.to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload]

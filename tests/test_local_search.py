@@ -527,7 +527,7 @@ def test_repair_and_ils_keep_to_the_budget() -> None:
     assert stats.moves_evaluated <= 2 * budget + slack
 
 
-def test_time_limit_with_vast_budget_reaches_ils() -> None:
+def test_timed_vast_budget_reaches_ils() -> None:
     """A move budget far beyond the time limit: the clock ends the run after local search.
 
     The first chunk of a timed run measures the move rate. Sized as a share of a budget of

@@ -80,9 +80,9 @@ def anneal_chain(
             delta = relocate_delta(model, state, u, a, b)
         if not accept(violation, delta, temperature, rng):
             continue
-        # The apply follows the acceptance test; a swap is u's relocation, then v's. With
-        # the apply inside an `if accept(...)` on each branch, numba kept about 60
-        # reference-count operations per accepted move, 7 times the apply itself.
+        # The apply follows the acceptance test, and a swap is u's relocation, then v's.
+        # With the apply inside an `if accept(...)` on each branch, numba kept about 60
+        # reference-count operations per accepted move, 7 times the cost of the apply.
         # tests/test_compiled.py checks the compiled loop for them.
         relocate_apply(model, state, u, a, b)
         if v < 0:
